@@ -1,0 +1,56 @@
+package registry
+
+import "context"
+
+// FileRef is a regular file in a commit's tree.
+type FileRef struct {
+	Path string // slash-separated, relative to the repository root
+	Blob string // the Git blob id (hex)
+	Size int64
+}
+
+// Source is the Git repository prompts are served from (gitstore.Store). All
+// methods are safe for concurrent use.
+type Source interface {
+	// Fetch brings the local clone up to date with the remote: the tracked
+	// branch, the other branches and the tags, moved tags included. Errors:
+	// EUNAVAILABLE when the remote cannot be reached (the clone keeps what
+	// it had), ETIMEOUT when ctx expires.
+	Fetch(ctx context.Context) error
+	// Refs returns the branches and tags of the local clone as full ref
+	// names (refs/heads/main, refs/tags/production) mapped to the commit
+	// they point at; annotated tags are peeled to their commit.
+	Refs(ctx context.Context) (map[string]string, error)
+	// ResolveCommit expands a full or abbreviated (at least 4 hex digits)
+	// commit sha. Errors: ENOTFOUND, EINVALID when the prefix is ambiguous.
+	ResolveCommit(ctx context.Context, prefix string) (string, error)
+	// Commit returns the commit with the full sha. Errors: ENOTFOUND.
+	Commit(ctx context.Context, sha string) (Commit, error)
+	// ListFiles lists, recursively, the regular files under dir ("" for
+	// the root) in the tree of commit sha. A missing dir lists nothing.
+	ListFiles(ctx context.Context, sha, dir string) ([]FileRef, error)
+	// ReadFile returns the content of the file at path in commit sha.
+	// Errors: ENOTFOUND.
+	ReadFile(ctx context.Context, sha, path string) ([]byte, error)
+	// ReadBlob returns the content of a blob. Errors: ENOTFOUND.
+	ReadBlob(ctx context.Context, blob string) ([]byte, error)
+}
+
+// Parser turns repository files into domain values (render.Parser).
+type Parser interface {
+	// ParseConfig parses promptreg.yaml. A broken file is a *Problem.
+	ParseConfig(data []byte) (RepoConfig, error)
+	// ParsePrompt parses the prompt file at path whose default name (from
+	// the path) is name. It fills every field but Checksum, Version,
+	// Commit, Includes (it fills References) and Raw. Invalid content is a
+	// *Problem.
+	ParsePrompt(path, name string, data []byte) (*Prompt, error)
+}
+
+// SnapshotCache keeps snapshots built on demand, for refs the server does not
+// track, keyed by commit sha. Implementations bound their size and are safe
+// for concurrent use.
+type SnapshotCache interface {
+	Get(sha string) (*Snapshot, bool)
+	Add(sha string, s *Snapshot)
+}

@@ -1,0 +1,118 @@
+package registry
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Prompt formats.
+const (
+	FormatText = "text" // the body renders to one string
+	FormatChat = "chat" // the body has role markers and renders to messages
+)
+
+// Roles a chat prompt's sections may have.
+var Roles = []string{"system", "user", "assistant"}
+
+// Commit describes a Git commit.
+type Commit struct {
+	SHA     string    `json:"sha"`
+	Author  string    `json:"author"`
+	Email   string    `json:"email"`
+	Time    time.Time `json:"time"`
+	Message string    `json:"message"`
+}
+
+// Message is one section of a chat prompt: a role and its (unrendered)
+// template, or after rendering, its text.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Include is a partial a prompt includes or imports, directly or through
+// other partials, and the checksum of the partial's content.
+type Include struct {
+	Name     string `json:"name"`
+	Checksum string `json:"checksum"`
+}
+
+// Prompt is one version of a prompt: the parsed content of one file. Its JSON
+// encoding is the body of GET /v1/prompts/{name}; it depends only on the
+// version (the file bytes, its number, the commit that introduced it and the
+// partials it includes), never on the request or the moment.
+type Prompt struct {
+	Name     string  `json:"name"`
+	Version  int     `json:"version,omitempty"` // 0 until the history index numbers it
+	Checksum string  `json:"checksum"`          // hex sha256 of the file bytes
+	Path     string  `json:"path"`              // path of the file in the repository
+	Commit   *Commit `json:"commit,omitempty"`  // the commit that introduced these bytes, when known
+
+	Format    string    `json:"format"`
+	Template  string    `json:"template"`           // the body: everything after the front matter
+	Messages  []Message `json:"messages,omitempty"` // chat prompts: the body split by role
+	Variables []string  `json:"variables"`          // top-level variables read, partials included
+	Includes  []Include `json:"includes"`           // partials, transitively, sorted by name
+
+	Description  string          `json:"description,omitempty"`
+	Tags         []string        `json:"tags"`
+	Metadata     map[string]any  `json:"metadata,omitempty"`
+	Model        map[string]any  `json:"model,omitempty"`
+	Params       map[string]any  `json:"params,omitempty"`
+	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
+	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
+	// Undefined is how missing variables render: "strict" (the default: an
+	// error listing them) or "lenient" (as empty).
+	Undefined string `json:"undefined,omitempty"`
+	// Extra holds the front matter keys promptreg does not know, kept as
+	// written so nothing is silently dropped.
+	Extra map[string]any `json:"extra,omitempty"`
+
+	// References are the names of the partials the template includes or
+	// imports directly, as the parser found them; the snapshot resolves
+	// them into Includes.
+	References []string `json:"-"`
+	// BodyLine is the 1-based line of the file where the body starts.
+	BodyLine int `json:"-"`
+	// Raw is the file's bytes.
+	Raw []byte `json:"-"`
+}
+
+// HasTag reports whether p carries tag.
+func (p *Prompt) HasTag(tag string) bool {
+	for _, t := range p.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// RepoConfig is the optional promptreg.yaml at the root of a prompt
+// repository.
+type RepoConfig struct {
+	// Root is the folder prompt files live under, relative to the
+	// repository root; "" is the repository root.
+	Root string `json:"root"`
+	// Extensions are the file extensions of prompt files, with the dot.
+	Extensions []string `json:"extensions"`
+	// Environments maps an environment name to the Git ref it serves,
+	// e.g. production: refs/tags/production.
+	Environments map[string]string `json:"environments,omitempty"`
+	// DefaultEnvironment is what requests without env, ref or version
+	// serve; "" serves the tracked branch head.
+	DefaultEnvironment string `json:"default_environment,omitempty"`
+}
+
+// ConfigFile is the path of the repository configuration file.
+const ConfigFile = "promptreg.yaml"
+
+// DefaultExtensions are the prompt file extensions when promptreg.yaml does
+// not set them.
+var DefaultExtensions = []string{".prompt", ".jinja", ".j2"}
+
+// DefaultConfig returns the configuration of a repository without
+// promptreg.yaml.
+func DefaultConfig() RepoConfig {
+	return RepoConfig{Extensions: append([]string(nil), DefaultExtensions...)}
+}

@@ -1,0 +1,440 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configures a Registry.
+type Options struct {
+	Source Source
+	Parser Parser
+	// Branch is the tracked branch; default "main".
+	Branch string
+	// Cache keeps snapshots of refs built on demand; nil builds them on
+	// every request.
+	Cache SnapshotCache
+	// FetchTimeout bounds one fetch; default one minute.
+	FetchTimeout time.Duration
+	Logger       *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Registry serves prompts from snapshots of the tracked branch and of the
+// configured environments, and keeps them current through Sync. Reads never
+// wait for a sync: they load the current state with one atomic pointer read.
+type Registry struct {
+	src    Source
+	branch string
+	cache  SnapshotCache
+	fetchT time.Duration
+	log    *slog.Logger
+	now    func() time.Time
+
+	state atomic.Pointer[state]
+
+	syncMu  sync.Mutex // serialises Sync; guards builder
+	builder builder
+
+	demandMu sync.Mutex // serialises on-demand builds so each commit is built once
+
+	statMu sync.Mutex
+	stat   syncStatus
+
+	trigOnce sync.Once
+	trig     chan struct{} // Trigger → Watch, buffered 1 so triggers coalesce
+}
+
+// state is what one sync produced. It is immutable once published.
+type state struct {
+	refs    map[string]string    // full ref name → commit sha
+	head    *Snapshot            // the tracked branch
+	envs    map[string]*Snapshot // configured environments that resolved
+	envRefs map[string]string    // configured environment → full ref name
+	envErrs map[string]string    // configured environment → why it is not served
+	def     *Snapshot            // what a request without selection gets
+	defRef  string               // the ref def was resolved from
+}
+
+type syncStatus struct {
+	lastAttempt, lastFetchOK, lastSync time.Time
+	lastError                          string
+	failures                           int
+	syncs                              int64
+}
+
+// New returns a Registry with nothing loaded: Resolve answers EUNAVAILABLE
+// until the first successful Sync.
+func New(opts Options) *Registry {
+	r := &Registry{
+		src:    opts.Source,
+		branch: opts.Branch,
+		cache:  opts.Cache,
+		fetchT: opts.FetchTimeout,
+		log:    opts.Logger,
+		now:    opts.Now,
+	}
+	if r.branch == "" {
+		r.branch = "main"
+	}
+	if r.fetchT <= 0 {
+		r.fetchT = time.Minute
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	r.builder = builder{src: opts.Source, parser: opts.Parser, now: r.now}
+	return r
+}
+
+// Branch returns the tracked branch.
+func (r *Registry) Branch() string { return r.branch }
+
+// Ready reports whether a snapshot is loaded.
+func (r *Registry) Ready() bool { return r.state.Load() != nil }
+
+// Sync fetches the remote and rebuilds the snapshots of the tracked branch
+// and of every configured environment, then publishes them at once. When the
+// fetch fails it still builds from what the local clone has (so a restart
+// with an unreachable remote serves the previous clone) and returns the
+// fetch error. Syncs are serialised; reads are never blocked.
+func (r *Registry) Sync(ctx context.Context) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	start := r.now()
+	r.setStatus(func(s *syncStatus) { s.lastAttempt = start })
+
+	fctx, cancel := context.WithTimeout(ctx, r.fetchT)
+	fetchErr := r.src.Fetch(fctx)
+	cancel()
+	if fetchErr != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.log.Warn("fetch failed; serving what the clone has", "err", fetchErr)
+	} else {
+		r.setStatus(func(s *syncStatus) { s.lastFetchOK = r.now() })
+	}
+
+	st, err := r.buildState(ctx)
+	if err == nil {
+		r.state.Store(st)
+		err = fetchErr
+	}
+	r.setStatus(func(s *syncStatus) {
+		s.syncs++
+		if err != nil {
+			s.failures++
+			s.lastError = err.Error()
+			return
+		}
+		s.failures, s.lastError, s.lastSync = 0, "", r.now()
+	})
+	if err != nil {
+		return err
+	}
+	r.log.Info("synced", "commit", st.head.Commit.SHA, "prompts", st.head.Len(),
+		"problems", len(st.head.Problems), "environments", len(st.envs), "took", r.now().Sub(start))
+	return nil
+}
+
+func (r *Registry) setStatus(f func(*syncStatus)) {
+	r.statMu.Lock()
+	f(&r.stat)
+	r.statMu.Unlock()
+}
+
+// buildState builds the snapshots of the tracked branch and environments
+// from the local clone, reusing the previous state's snapshots of commits
+// that did not move.
+func (r *Registry) buildState(ctx context.Context) (*state, error) {
+	refs, err := r.src.Refs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list refs: %w", err)
+	}
+	headRef := "refs/heads/" + r.branch
+	headSHA, ok := refs[headRef]
+	if !ok {
+		return nil, Errorf(ENOTFOUND, "branch %q not found in the repository", r.branch)
+	}
+	prev := r.state.Load()
+	if prev == nil {
+		prev = &state{}
+	}
+	r.builder.beginSync()
+	defer r.builder.endSync()
+
+	st := &state{refs: refs, envs: map[string]*Snapshot{}, envRefs: map[string]string{}, envErrs: map[string]string{}}
+	if st.head, err = r.snapshotLine(ctx, headSHA, headRef, prev.head); err != nil {
+		return nil, err
+	}
+	for env, ref := range st.head.Config.Environments {
+		full, sha, ok := lookupRef(refs, ref)
+		if !ok {
+			st.envErrs[env] = fmt.Sprintf("ref %q not found", ref)
+			continue
+		}
+		st.envRefs[env] = full
+		if st.envs[env], err = r.snapshotLine(ctx, sha, full, prev.envs[env]); err != nil {
+			return nil, fmt.Errorf("environment %s: %w", env, err)
+		}
+	}
+	st.def, st.defRef = st.head, headRef
+	if de := st.head.Config.DefaultEnvironment; de != "" {
+		if s, ok := st.envs[de]; ok {
+			st.def, st.defRef = s, st.envRefs[de]
+		} else {
+			st.envErrs[de] = fmt.Sprintf("default environment %q is not served; serving the %s branch instead", de, r.branch)
+		}
+	}
+	return st, nil
+}
+
+// snapshotLine returns the snapshot of sha for a ref the server tracks: the
+// previous one if the ref did not move, else a new one built with prev as
+// its last known good.
+func (r *Registry) snapshotLine(ctx context.Context, sha, ref string, prev *Snapshot) (*Snapshot, error) {
+	if prev != nil && prev.Commit.SHA == sha {
+		return prev, nil
+	}
+	return r.builder.build(ctx, sha, ref, prev)
+}
+
+// lookupRef finds ref among refs: a full name, or a short name tried as a
+// branch and then as a tag.
+func lookupRef(refs map[string]string, ref string) (full, sha string, ok bool) {
+	if strings.HasPrefix(ref, "refs/") {
+		sha, ok = refs[ref]
+		return ref, sha, ok
+	}
+	for _, prefix := range []string{"refs/heads/", "refs/tags/"} {
+		if sha, ok = refs[prefix+ref]; ok {
+			return prefix + ref, sha, true
+		}
+	}
+	return "", "", false
+}
+
+// Selector picks what a request serves. At most one field is set; none
+// selects the default environment, or the tracked branch head.
+type Selector struct {
+	Env string // an environment name
+	Ref string // a branch, tag, full ref name, or full or abbreviated commit sha
+}
+
+// Resolve returns the snapshot sel selects and the ref it resolved to (a
+// full ref name, or a commit sha). Errors: EUNAVAILABLE before the first
+// sync, ENOTFOUND for an unknown environment or ref, EINVALID for a
+// malformed one.
+func (r *Registry) Resolve(ctx context.Context, sel Selector) (*Snapshot, string, error) {
+	st := r.state.Load()
+	if st == nil {
+		return nil, "", Errorf(EUNAVAILABLE, "no snapshot loaded yet: the repository has not been synced")
+	}
+	switch {
+	case sel.Env != "":
+		if s, ok := st.envs[sel.Env]; ok {
+			return s, st.envRefs[sel.Env], nil
+		}
+		if why, ok := st.envErrs[sel.Env]; ok && st.head.Config.Environments[sel.Env] != "" {
+			return nil, "", Errorf(ENOTFOUND, "environment %q is not served: %s", sel.Env, why)
+		}
+		// Without configuration an environment is the tag, or else the
+		// branch, of that name.
+		for _, full := range []string{"refs/tags/" + sel.Env, "refs/heads/" + sel.Env} {
+			if sha, ok := st.refs[full]; ok {
+				s, err := r.onDemand(ctx, st, sha, full)
+				return s, full, err
+			}
+		}
+		return nil, "", Errorf(ENOTFOUND, "environment %q not found: not configured in %s and no tag or branch of that name", sel.Env, ConfigFile)
+	case sel.Ref != "":
+		if err := validateRef(sel.Ref); err != nil {
+			return nil, "", err
+		}
+		if full, sha, ok := lookupRef(st.refs, sel.Ref); ok {
+			s, err := r.onDemand(ctx, st, sha, full)
+			return s, full, err
+		}
+		if !isHex(sel.Ref) || len(sel.Ref) < 4 || len(sel.Ref) > 40 {
+			return nil, "", Errorf(ENOTFOUND, "ref %q not found", sel.Ref)
+		}
+		sha, err := r.src.ResolveCommit(ctx, strings.ToLower(sel.Ref))
+		if err != nil {
+			if ErrorCode(err) == ENOTFOUND {
+				return nil, "", Errorf(ENOTFOUND, "ref %q not found", sel.Ref)
+			}
+			return nil, "", err
+		}
+		s, err := r.onDemand(ctx, st, sha, sha)
+		return s, sha, err
+	}
+	return st.def, st.defRef, nil
+}
+
+// onDemand returns the snapshot of sha: a tracked one if it serves that
+// commit, else one from the cache or built now.
+func (r *Registry) onDemand(ctx context.Context, st *state, sha, ref string) (*Snapshot, error) {
+	if st.head.Commit.SHA == sha {
+		return st.head, nil
+	}
+	for _, s := range st.envs {
+		if s.Commit.SHA == sha {
+			return s, nil
+		}
+	}
+	if r.cache != nil {
+		if s, ok := r.cache.Get(sha); ok {
+			return s, nil
+		}
+	}
+	r.demandMu.Lock()
+	defer r.demandMu.Unlock()
+	if r.cache != nil {
+		if s, ok := r.cache.Get(sha); ok {
+			return s, nil
+		}
+	}
+	b := builder{src: r.src, parser: r.builder.parser, now: r.now}
+	b.beginSync()
+	s, err := b.build(ctx, sha, ref, nil)
+	if err != nil {
+		return nil, err
+	}
+	if r.cache != nil {
+		r.cache.Add(sha, s)
+	}
+	return s, nil
+}
+
+// MaxRefLength bounds a ref in a request.
+const MaxRefLength = 256
+
+// validateRef rejects refs Git could never name.
+func validateRef(ref string) error {
+	if len(ref) > MaxRefLength {
+		return Errorf(EINVALID, "ref is longer than %d bytes", MaxRefLength)
+	}
+	for i := 0; i < len(ref); i++ {
+		if c := ref[i]; c < 0x21 || c == 0x7f || strings.IndexByte("~^:?*[\\", c) >= 0 {
+			return Errorf(EINVALID, "ref %q contains a character Git does not allow", ref)
+		}
+	}
+	if strings.Contains(ref, "..") || strings.Contains(ref, "@{") || strings.HasSuffix(ref, ".lock") || strings.HasSuffix(ref, "/") || strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, "-") {
+		return Errorf(EINVALID, "ref %q is not a valid Git ref name", ref)
+	}
+	return nil
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// Status describes what the registry serves and how fresh it is.
+type Status struct {
+	Ready  bool   `json:"ready"`
+	Branch string `json:"branch"`
+	// Head is the tracked branch's snapshot; nil before the first sync.
+	Head *RefStatus `json:"head"`
+	// Default names what requests without a selection serve.
+	Default      string      `json:"default"`
+	Environments []EnvStatus `json:"environments"`
+
+	LastFetchAttempt    *time.Time `json:"last_fetch_attempt"`
+	LastFetchSuccess    *time.Time `json:"last_fetch_success"`
+	LastFetchAgeSeconds *float64   `json:"last_fetch_success_age_seconds"`
+	LastSync            *time.Time `json:"last_sync"`
+	LastError           string     `json:"last_error,omitempty"`
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+
+}
+
+// RefStatus is one served snapshot.
+type RefStatus struct {
+	Ref        string    `json:"ref"`
+	Commit     string    `json:"commit"`
+	CommitTime time.Time `json:"commit_time"`
+	Prompts    int       `json:"prompts"`
+	// Problems lists the invalid files at the commit, and Stale the
+	// prompts served from their last known good version.
+	Problems []Problem     `json:"problems"`
+	Stale    []StalePrompt `json:"stale"`
+}
+
+// EnvStatus is one configured environment.
+type EnvStatus struct {
+	Name string `json:"name"`
+	RefStatus
+	Error string `json:"error,omitempty"`
+}
+
+// Status returns the registry's status now.
+func (r *Registry) Status() Status {
+	r.statMu.Lock()
+	ss := r.stat
+	r.statMu.Unlock()
+	now := r.now()
+	out := Status{Branch: r.branch, LastError: ss.lastError, ConsecutiveFailures: ss.failures, Environments: []EnvStatus{}}
+	if !ss.lastAttempt.IsZero() {
+		out.LastFetchAttempt = &ss.lastAttempt
+	}
+	if !ss.lastFetchOK.IsZero() {
+		out.LastFetchSuccess = &ss.lastFetchOK
+		age := now.Sub(ss.lastFetchOK).Seconds()
+		out.LastFetchAgeSeconds = &age
+	}
+	if !ss.lastSync.IsZero() {
+		out.LastSync = &ss.lastSync
+	}
+	st := r.state.Load()
+	if st == nil {
+		return out
+	}
+	out.Ready = true
+	out.Head = refStatus(st.head)
+	out.Default = st.defRef
+	names := make([]string, 0, len(st.head.Config.Environments))
+	for n := range st.head.Config.Environments {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		es := EnvStatus{Name: n, Error: st.envErrs[n]}
+		if s, ok := st.envs[n]; ok {
+			es.RefStatus = *refStatus(s)
+			es.Ref = st.envRefs[n]
+		} else {
+			es.Ref = st.head.Config.Environments[n]
+		}
+		out.Environments = append(out.Environments, es)
+	}
+	return out
+}
+
+func refStatus(s *Snapshot) *RefStatus {
+	rs := &RefStatus{Ref: s.Ref, Commit: s.Commit.SHA, CommitTime: s.Commit.Time, Prompts: s.Len(),
+		Problems: s.Problems, Stale: s.Stale()}
+	if rs.Problems == nil {
+		rs.Problems = []Problem{}
+	}
+	if rs.Stale == nil {
+		rs.Stale = []StalePrompt{}
+	}
+	return rs
+}

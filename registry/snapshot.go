@@ -1,0 +1,187 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Entry is one prompt as a snapshot serves it, with everything a read needs
+// precomputed: a GET is a map lookup and a write.
+type Entry struct {
+	Prompt *Prompt
+	// ETag is the strong entity tag, quoted: the sha256 of the file bytes,
+	// or for a prompt with partials a sha256 over its checksum and theirs.
+	ETag string
+	// Body is the JSON encoding of Prompt.
+	Body []byte
+	// Summary is the JSON encoding of the prompt's list item.
+	Summary []byte
+	// Stale is non-empty when the prompt's file is broken at the snapshot's
+	// commit and the entry is its last known good version; it says why.
+	Stale string
+
+	search string // lower-cased name, description and tags, for q=
+}
+
+// Snapshot is the immutable set of prompts at one commit. Readers share it
+// freely; a sync builds a new one beside it and swaps a pointer.
+type Snapshot struct {
+	Commit Commit
+	// Ref is the full ref name the snapshot was built for, or the commit
+	// sha for a commit asked for by sha.
+	Ref    string
+	Config RepoConfig
+	// Problems lists the invalid files at this commit, sorted by path.
+	Problems []Problem
+	// Built is when the snapshot was built.
+	Built time.Time
+
+	entries map[string]*Entry
+	names   []string          // sorted
+	byPath  map[string]*Entry // for last known good lookups by the next build
+}
+
+// Get returns the entry of the named prompt.
+func (s *Snapshot) Get(name string) (*Entry, bool) {
+	e, ok := s.entries[name]
+	return e, ok
+}
+
+// Len returns the number of prompts served.
+func (s *Snapshot) Len() int { return len(s.names) }
+
+// Names returns the prompt names, sorted. The slice must not be modified.
+func (s *Snapshot) Names() []string { return s.names }
+
+// Stale returns the names of the prompts served from their last known good
+// version, with the reason, sorted by name.
+func (s *Snapshot) Stale() []StalePrompt {
+	var out []StalePrompt
+	for _, n := range s.names {
+		if e := s.entries[n]; e.Stale != "" {
+			out = append(out, StalePrompt{Name: n, Reason: e.Stale})
+		}
+	}
+	return out
+}
+
+// StalePrompt is a prompt served from its last known good version.
+type StalePrompt struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// ListQuery filters and pages a prompt list.
+type ListQuery struct {
+	Q      string // case-insensitive substring of name, description or a tag
+	Tag    string // exact tag
+	Offset int
+	Limit  int
+}
+
+// List returns the entries matching q, in name order, and the number of
+// entries matching before paging.
+func (s *Snapshot) List(q ListQuery) (page []*Entry, total int) {
+	needle := strings.ToLower(q.Q)
+	for _, n := range s.names {
+		e := s.entries[n]
+		if q.Tag != "" && !e.Prompt.HasTag(q.Tag) {
+			continue
+		}
+		if needle != "" && !strings.Contains(e.search, needle) {
+			continue
+		}
+		if total >= q.Offset && (q.Limit <= 0 || len(page) < q.Limit) {
+			page = append(page, e)
+		}
+		total++
+	}
+	return page, total
+}
+
+// summary is the list item of a prompt: the prompt without its template,
+// messages and schemas, under the same field names.
+type summary struct {
+	Name        string         `json:"name"`
+	Version     int            `json:"version,omitempty"`
+	Checksum    string         `json:"checksum"`
+	Path        string         `json:"path"`
+	Commit      *Commit        `json:"commit,omitempty"`
+	Format      string         `json:"format"`
+	Variables   []string       `json:"variables"`
+	Description string         `json:"description,omitempty"`
+	Tags        []string       `json:"tags"`
+	Metadata    map[string]any `json:"metadata,omitempty"`
+	Model       map[string]any `json:"model,omitempty"`
+}
+
+// newEntry precomputes the entity tag and the JSON encodings of p.
+func newEntry(p *Prompt) (*Entry, error) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := json.Marshal(summary{
+		Name: p.Name, Version: p.Version, Checksum: p.Checksum, Path: p.Path, Commit: p.Commit,
+		Format: p.Format, Variables: p.Variables, Description: p.Description, Tags: p.Tags,
+		Metadata: p.Metadata, Model: p.Model,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Entry{
+		Prompt:  p,
+		ETag:    ETag(p.Checksum, p.Includes),
+		Body:    body,
+		Summary: sum,
+		search:  strings.ToLower(p.Name + "\x00" + p.Description + "\x00" + strings.Join(p.Tags, "\x00")),
+	}, nil
+}
+
+// ETag returns the quoted strong entity tag of content with the given
+// checksum that includes the given partials: the checksum itself without
+// partials, else the sha256 of the checksum and each partial's name and
+// checksum. Every replica computes the same tag for the same content.
+func ETag(checksum string, includes []Include) string {
+	if len(includes) == 0 {
+		return `"` + checksum + `"`
+	}
+	h := sha256.New()
+	h.Write([]byte(checksum))
+	for _, in := range includes {
+		h.Write([]byte("\n" + in.Name + " " + in.Checksum))
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)) + `"`
+}
+
+// Checksum returns the hex sha256 of b.
+func Checksum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// ListETag returns the quoted entity tag of a list page: a sha256 over the
+// canonical query, the total and the entity tags of the entries on the page,
+// so that it changes exactly when the page's content does.
+func ListETag(query string, total int, page []*Entry) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%d", query, total)
+	for _, e := range page {
+		h.Write([]byte("\n" + e.Prompt.Name + " " + e.ETag))
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)) + `"`
+}
+
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].Path != ps[j].Path {
+			return ps[i].Path < ps[j].Path
+		}
+		return ps[i].Line < ps[j].Line
+	})
+}

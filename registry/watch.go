@@ -1,0 +1,92 @@
+package registry
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// WatchOptions configures Watch.
+type WatchOptions struct {
+	// Poll is the interval between syncs while they succeed; 0 disables
+	// polling (syncs then run only at start and on Trigger).
+	Poll time.Duration
+	// MaxBackoff caps the delay between retries while syncs fail; default
+	// five minutes.
+	MaxBackoff time.Duration
+}
+
+// Trigger asks the running Watch to sync now. Triggers that arrive while a
+// sync is pending are coalesced into it; Trigger never blocks.
+func (r *Registry) Trigger() {
+	select {
+	case r.triggers() <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Registry) triggers() chan struct{} {
+	r.trigOnce.Do(func() { r.trig = make(chan struct{}, 1) })
+	return r.trig
+}
+
+// Watch syncs at once, then on every Trigger and every Poll interval (with
+// ±10% jitter so replicas spread out), backing off exponentially while syncs
+// fail. It returns when ctx is done.
+func (r *Registry) Watch(ctx context.Context, opts WatchOptions) {
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	trig := r.triggers()
+	failures := 0
+	for {
+		if err := r.Sync(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			r.log.Error("sync failed", "err", err, "consecutive_failures", failures)
+		} else {
+			failures = 0
+		}
+		var timer *time.Timer
+		var wait <-chan time.Time
+		if d := nextDelay(opts, failures); d > 0 {
+			timer = time.NewTimer(d)
+			wait = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-trig:
+		case <-wait:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// nextDelay is how long Watch waits before the next sync: the poll interval
+// with jitter, doubled for each consecutive failure up to MaxBackoff. A
+// failing first sync is retried after a second even without polling, since
+// nothing is being served yet.
+func nextDelay(opts WatchOptions, failures int) time.Duration {
+	base := opts.Poll
+	if failures > 0 {
+		if base <= 0 || base > time.Second {
+			base = time.Second
+		}
+		for i := 1; i < failures && base < opts.MaxBackoff; i++ {
+			base *= 2
+		}
+		base = min(base, opts.MaxBackoff)
+	}
+	if base <= 0 {
+		return 0
+	}
+	jitter := time.Duration(float64(base) * (rand.Float64()*0.2 - 0.1))
+	return base + jitter
+}
