@@ -356,7 +356,7 @@ func joinCycle(names []string) string {
 	out := ""
 	for i, n := range names {
 		if i > 0 {
-			out += " → "
+			out += " -> "
 		}
 		out += n
 	}

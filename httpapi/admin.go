@@ -1,0 +1,64 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/promptreg/promptreg/registry"
+)
+
+func (s *Server) registerAdminRoutes(g *echo.Group) {
+	g.Use(s.requireAdmin)
+	g.POST("/sync", s.adminSync)
+}
+
+// requireAdmin lets through only requests that carry the admin key.
+func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := s.checkAdmin(c.Request()); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// checkAdmin verifies the admin key, given as "Authorization: Bearer KEY" or
+// "X-API-Key: KEY", in constant time.
+func (s *Server) checkAdmin(req *http.Request) error {
+	if s.adminKey == "" {
+		return &registry.Error{Code: registry.EUNAUTHORIZED, Message: "this server has no admin key configured (--admin-key)", Err: errNoAdminKey}
+	}
+	key := apiKey(req)
+	if key == "" {
+		return registry.Errorf(registry.EUNAUTHORIZED, "missing API key: send Authorization: Bearer KEY or X-API-Key: KEY")
+	}
+	if subtle.ConstantTimeCompare([]byte(key), []byte(s.adminKey)) != 1 {
+		return registry.Errorf(registry.EUNAUTHORIZED, "invalid API key")
+	}
+	return nil
+}
+
+// apiKey returns the key a request carries.
+func apiKey(req *http.Request) string {
+	if v := req.Header.Get("Authorization"); v != "" {
+		if k, ok := strings.CutPrefix(v, "Bearer "); ok {
+			return strings.TrimSpace(k)
+		}
+	}
+	return strings.TrimSpace(req.Header.Get("X-API-Key"))
+}
+
+// adminSync serves POST /v1/admin/sync: it syncs now, waits for the sync and
+// answers the resulting status. A failed fetch still answers 200 with the
+// error in last_error when a snapshot is served; 503 when none is.
+func (s *Server) adminSync(c echo.Context) error {
+	err := s.reg.Sync(c.Request().Context())
+	st := s.reg.Status()
+	if err != nil && !st.Ready {
+		return &registry.Error{Code: registry.EUNAVAILABLE, Message: "sync failed: " + registry.ErrorMessage(err), Err: err}
+	}
+	return c.JSON(http.StatusOK, st)
+}

@@ -1,0 +1,210 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/promptreg/promptreg/registry"
+)
+
+// Cache-Control values. What env, ref or the default selects can change, so
+// clients and proxies revalidate every time (a cheap 304) and may keep
+// serving what they have for a day while promptreg is unreachable.
+const (
+	cacheMutable   = "no-cache, stale-if-error=86400"
+	cacheImmutable = "public, max-age=31536000, immutable"
+)
+
+// Response headers that say what answered, beside the ETag.
+const (
+	headerCommit = "X-Promptreg-Commit"
+	headerRef    = "X-Promptreg-Ref"
+	headerStale  = "X-Promptreg-Stale"
+)
+
+func (s *Server) registerPromptRoutes(g *echo.Group) {
+	g.GET("/prompts", s.listPrompts)
+	g.HEAD("/prompts", s.listPrompts)
+	g.GET("/prompts/*", s.getPrompt)
+	g.HEAD("/prompts/*", s.getPrompt)
+}
+
+// selection reads env and ref from the query. Version and checksum
+// selection need the history index, which is not built yet.
+func selection(c echo.Context) (registry.Selector, error) {
+	q := c.QueryParams()
+	if len(q) == 0 {
+		return registry.Selector{}, nil
+	}
+	sel := registry.Selector{Env: q.Get("env"), Ref: q.Get("ref")}
+	for _, k := range []string{"env", "ref"} {
+		if vs, ok := q[k]; ok && (len(vs) != 1 || vs[0] == "") {
+			return sel, registry.Errorf(registry.EINVALID, "query parameter %s must be given once, non-empty", k)
+		}
+	}
+	if sel.Env != "" && sel.Ref != "" {
+		return sel, registry.Errorf(registry.EINVALID, "use either env or ref, not both")
+	}
+	for _, k := range []string{"version", "checksum"} {
+		if _, ok := q[k]; ok {
+			return sel, registry.Errorf(registry.EINVALID, "selecting by %s needs the version history index, which this server does not have yet", k)
+		}
+	}
+	return sel, nil
+}
+
+// promptPath splits the path after /v1/prompts/ into a prompt name and a
+// sub-resource ("" for the prompt itself).
+func promptPath(p string) (name, sub string, err error) {
+	if strings.IndexByte(p, '%') >= 0 {
+		if p, err = url.PathUnescape(p); err != nil {
+			return "", "", registry.Errorf(registry.EINVALID, "malformed escape in prompt name")
+		}
+	}
+	if i := strings.LastIndexByte(p, '/'); i >= 0 && registry.ReservedNames[p[i+1:]] {
+		name, sub = p[:i], p[i+1:]
+	} else {
+		name = p
+	}
+	if err := registry.ValidateName(name); err != nil {
+		return "", "", err
+	}
+	return name, sub, nil
+}
+
+// getPrompt serves GET /v1/prompts/{name} (the prompt as JSON) and
+// GET /v1/prompts/{name}/raw (the file's bytes).
+func (s *Server) getPrompt(c echo.Context) error {
+	name, sub, err := promptPath(c.Param("*"))
+	if err != nil {
+		return err
+	}
+	if sub != "" && sub != "raw" {
+		return echo.ErrNotFound
+	}
+	sel, err := selection(c)
+	if err != nil {
+		return err
+	}
+	snap, ref, err := s.reg.Resolve(c.Request().Context(), sel)
+	if err != nil {
+		return err
+	}
+	e, ok := snap.Get(name)
+	if !ok {
+		return registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s (%s)", name, ref, short(snap.Commit.SHA))
+	}
+	h := c.Response().Header()
+	h.Set(headerCommit, snap.Commit.SHA)
+	h.Set(headerRef, ref)
+	if e.Stale != "" {
+		h.Set(headerStale, headerSafe(e.Stale))
+	}
+	h.Set("Cache-Control", cacheMutable)
+	if sub == "raw" {
+		return conditional(c, `"`+e.Prompt.Checksum+`"`, "text/plain; charset=utf-8", e.Prompt.Raw)
+	}
+	return conditional(c, e.ETag, echo.MIMEApplicationJSON, e.Body)
+}
+
+// conditional answers 304 when the request's If-None-Match matches etag,
+// else 200 with body.
+func conditional(c echo.Context, etag, contentType string, body []byte) error {
+	h := c.Response().Header()
+	h.Set("ETag", etag)
+	if noneMatch(c.Request().Header.Get("If-None-Match"), etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, contentType, body)
+}
+
+// Paging limits of lists.
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+)
+
+// listPrompts serves GET /v1/prompts: the prompts of the selected snapshot
+// in name order, filtered by q (substring of name, description or a tag) and
+// tag, paged by offset and limit.
+func (s *Server) listPrompts(c echo.Context) error {
+	sel, err := selection(c)
+	if err != nil {
+		return err
+	}
+	lq := registry.ListQuery{Q: c.QueryParam("q"), Tag: c.QueryParam("tag"), Limit: defaultLimit}
+	if lq.Offset, err = intParam(c, "offset", 0, 0, 1<<31-1); err != nil {
+		return err
+	}
+	if lq.Limit, err = intParam(c, "limit", defaultLimit, 1, maxLimit); err != nil {
+		return err
+	}
+	snap, ref, err := s.reg.Resolve(c.Request().Context(), sel)
+	if err != nil {
+		return err
+	}
+	page, total := snap.List(lq)
+
+	var b bytes.Buffer
+	b.WriteString(`{"prompts":[`)
+	for i, e := range page {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(e.Summary)
+	}
+	b.WriteString(`],"total":` + strconv.Itoa(total) + `,"offset":` + strconv.Itoa(lq.Offset) + `,"limit":` + strconv.Itoa(lq.Limit))
+	if next := lq.Offset + len(page); next < total {
+		b.WriteString(`,"next_offset":` + strconv.Itoa(next))
+	}
+	b.WriteString("}")
+
+	h := c.Response().Header()
+	h.Set(headerCommit, snap.Commit.SHA)
+	h.Set(headerRef, ref)
+	h.Set("Cache-Control", cacheMutable)
+	canon := url.Values{"q": {lq.Q}, "tag": {lq.Tag}, "offset": {strconv.Itoa(lq.Offset)}, "limit": {strconv.Itoa(lq.Limit)}}.Encode()
+	return conditional(c, registry.ListETag(canon, total, page), echo.MIMEApplicationJSON, b.Bytes())
+}
+
+// intParam parses an optional integer query parameter within [lo, hi].
+func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, registry.Errorf(registry.EINVALID, "query parameter %s must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+// headerSafe makes s fit in a header value: one line of printable ASCII.
+func headerSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f:
+		case r > 0x7e:
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

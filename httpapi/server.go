@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/promptreg/promptreg/registry"
+)
+
+// Registry is what the HTTP API needs of the registry.
+type Registry interface {
+	// Resolve returns the snapshot a selection serves and the ref it
+	// resolved to. Errors: EUNAVAILABLE, ENOTFOUND, EINVALID.
+	Resolve(ctx context.Context, sel registry.Selector) (*registry.Snapshot, string, error)
+	Status() registry.Status
+	Ready() bool
+	// Sync syncs now and waits for it.
+	Sync(ctx context.Context) error
+	// Trigger asks for a sync soon, without waiting.
+	Trigger()
+}
+
+// Options configures a Server.
+type Options struct {
+	Registry Registry
+	// AdminKey authorises the admin routes (and the webhook when no
+	// WebhookSecret is set). Empty: admin routes answer 401.
+	AdminKey string
+	// WebhookSecret verifies push webhooks (GitHub and Gitea HMAC, GitLab
+	// token).
+	WebhookSecret string
+	Logger        *slog.Logger
+	// Metrics is where the server registers its Prometheus collectors;
+	// nil uses a new registry of its own, served at /metrics.
+	Metrics *prometheus.Registry
+}
+
+// Server is the HTTP API server.
+type Server struct {
+	reg           Registry
+	adminKey      string
+	webhookSecret string
+	log           *slog.Logger
+
+	echo     *echo.Echo
+	http     *http.Server
+	ln       net.Listener
+	served   chan struct{} // closed when Serve returns
+	metrics  *metrics
+	promReg  *prometheus.Registry
+	delivery *deliveries
+}
+
+// New returns a server with its routes registered; Start listens.
+func New(opts Options) *Server {
+	s := &Server{
+		reg:           opts.Registry,
+		adminKey:      opts.AdminKey,
+		webhookSecret: opts.WebhookSecret,
+		log:           opts.Logger,
+		promReg:       opts.Metrics,
+		delivery:      newDeliveries(4096),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.promReg == nil {
+		s.promReg = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(s.promReg, opts.Registry)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	// Never trust forwarding headers unless a proxy setup says so.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(s.recoverPanics, s.metrics.middleware)
+	s.echo = e
+
+	s.registerOpsRoutes(e)
+	s.registerPromptRoutes(e.Group("/v1"))
+	s.registerHookRoutes(e.Group("/v1"))
+	s.registerAdminRoutes(e.Group("/v1/admin"))
+
+	s.http = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	return s
+}
+
+// Handler returns the server's HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Start listens on addr ("127.0.0.1:0" picks a free port) and serves in the
+// background until Shutdown, which waits for it. The error of a listener
+// that fails later is logged.
+func (s *Server) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.served = make(chan struct{})
+	go func() {
+		defer close(s.served)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	s.log.Info("listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the address the server listens on, once started.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown stops accepting connections and waits for requests in flight,
+// until ctx is done; then it closes the connections left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		s.http.Close()
+	}
+	if s.served != nil {
+		<-s.served
+	}
+	return err
+}
+
+// recoverPanics turns a panic in a handler into a logged internal error, so
+// no input can take the process down.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				err = &registry.Error{Code: registry.EINTERNAL, Message: "internal error", Err: fmt.Errorf("panic: %v", r)}
+			}
+		}()
+		return next(c)
+	}
+}
