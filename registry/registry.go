@@ -362,7 +362,6 @@ type Status struct {
 	LastSync            *time.Time `json:"last_sync"`
 	LastError           string     `json:"last_error,omitempty"`
 	ConsecutiveFailures int        `json:"consecutive_failures"`
-
 }
 
 // RefStatus is one served snapshot.
