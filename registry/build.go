@@ -362,3 +362,11 @@ func joinCycle(names []string) string {
 	}
 	return out
 }
+
+// Build builds the snapshot of commit sha of src on its own, without a
+// previous snapshot to fall back on: what lint and offline rendering use.
+func Build(ctx context.Context, src Source, parser Parser, sha, ref string) (*Snapshot, error) {
+	b := builder{src: src, parser: parser, now: time.Now}
+	b.beginSync()
+	return b.build(ctx, sha, ref, nil)
+}

@@ -52,5 +52,6 @@ type Parser interface {
 // for concurrent use.
 type SnapshotCache interface {
 	Get(sha string) (*Snapshot, bool)
-	Add(sha string, s *Snapshot)
+	// Add adds s and reports whether an older snapshot was evicted.
+	Add(sha string, s *Snapshot) (evicted bool)
 }

@@ -305,9 +305,7 @@ func (r *Registry) onDemand(ctx context.Context, st *state, sha, ref string) (*S
 			return s, nil
 		}
 	}
-	b := builder{src: r.src, parser: r.builder.parser, now: r.now}
-	b.beginSync()
-	s, err := b.build(ctx, sha, ref, nil)
+	s, err := Build(ctx, r.src, r.builder.parser, sha, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/promptreg/promptreg/internal/gittest"
+)
+
+func getenvFrom(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestFlagsFromEnvironment(t *testing.T) {
+	m := &Serve{Stderr: io.Discard}
+	env := map[string]string{"PROMPTREG_REPO": "/from/env", "PROMPTREG_ADMIN_KEY": "k", "PROMPTREG_POLL": "3s", "PROMPTREG_ADDR": "127.0.0.1:1"}
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:2"}, getenvFrom(env)); err != nil {
+		t.Fatal(err)
+	}
+	if m.Repo != "/from/env" || m.AdminKey != "k" || m.Poll.String() != "3s" {
+		t.Errorf("env not applied: %+v", m)
+	}
+	if m.Addr != "127.0.0.1:2" {
+		t.Errorf("addr = %q: a flag given on the command line must win over the environment", m.Addr)
+	}
+	for _, args := range [][]string{{}, {"--repo", "x", "--poll", "-1s"}, {"--repo", "x", "--log-level", "loud"}, {"--repo", "x", "extra"}} {
+		if err := (&Serve{Stderr: io.Discard}).ParseFlags(args, getenvFrom(nil)); err == nil {
+			t.Errorf("ParseFlags(%q) succeeded, want a usage error", args)
+		}
+	}
+	if code := run(context.Background(), []string{"serve", "--poll", "soon"}, getenvFrom(nil), nil, io.Discard, io.Discard); code != exitUsage {
+		t.Errorf("bad flag exit code = %d, want %d", code, exitUsage)
+	}
+	if code := run(context.Background(), []string{"frobnicate"}, getenvFrom(nil), nil, io.Discard, io.Discard); code != exitUsage {
+		t.Errorf("unknown command exit code = %d, want %d", code, exitUsage)
+	}
+}
+
+func startServe(t *testing.T, args ...string) *Serve {
+	t.Helper()
+	m := &Serve{Stderr: io.Discard}
+	if err := m.ParseFlags(append([]string{"--addr", "127.0.0.1:0", "--poll", "0"}, args...), getenvFrom(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func httpGet(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
+}
+
+// TestServeSeedRestart seeds a repository from the bundled examples, serves
+// it, stops, and starts again on the same data with the repository gone:
+// the earlier clone is served with the same entity tags.
+func TestServeSeedRestart(t *testing.T) {
+	dir := t.TempDir()
+	repo, data := filepath.Join(dir, "repo"), filepath.Join(dir, "data")
+	m := startServe(t, "--repo", repo, "--seed", "../../examples/prompts", "--data", data)
+	if err := m.Registry().Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + m.ListenAddr()
+	code, h, body := httpGet(t, base+"/v1/prompts/support/welcome")
+	if code != 200 || !strings.Contains(body, `"format":"chat"`) {
+		t.Fatalf("GET welcome = %d %s", code, body)
+	}
+	etag := h.Get("ETag")
+	if code, _, _ := httpGet(t, base+"/readyz"); code != 200 {
+		t.Errorf("readyz = %d", code)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	// The remote disappears; the data directory still has the clone.
+	if err := os.RemoveAll(repo); err != nil {
+		t.Fatal(err)
+	}
+	m2 := startServe(t, "--repo", repo, "--data", data)
+	defer m2.Close()
+	err := m2.Registry().Sync(context.Background())
+	if err == nil {
+		t.Error("Sync with the repository gone succeeded; want the fetch error reported")
+	}
+	code, h, _ = httpGet(t, "http://"+m2.ListenAddr()+"/v1/prompts/support/welcome")
+	if code != 200 || h.Get("ETag") != etag {
+		t.Errorf("after restart: %d etag %s, want 200 %s", code, h.Get("ETag"), etag)
+	}
+	_, _, status := httpGet(t, "http://"+m2.ListenAddr()+"/v1/status")
+	if !strings.Contains(status, `"last_error"`) {
+		t.Errorf("status does not report the fetch error: %s", status)
+	}
+}
+
+// TestServePicksUpCommits serves a working repository and follows a commit
+// made into it.
+func TestServePicksUpCommits(t *testing.T) {
+	repo := gittest.New(t)
+	repo.Write("hello.prompt", "Hello {{ name }}")
+	repo.Commit("first")
+	m := startServe(t, "--repo", repo.Path(), "--data", t.TempDir())
+	defer m.Close()
+	if err := m.Registry().Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	repo.Write("hello.prompt", "Hi {{ name }}")
+	repo.Commit("second")
+	if err := m.Registry().Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, body := httpGet(t, "http://"+m.ListenAddr()+"/v1/prompts/hello/raw"); body != "Hi {{ name }}" {
+		t.Errorf("raw = %q, want the new commit's content", body)
+	}
+}
+
+func TestLint(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"lint", "../../examples/prompts"}, getenvFrom(nil), nil, &out, &errOut); code != exitOK {
+		t.Errorf("lint examples = %d: %s%s", code, out.String(), errOut.String())
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ok.prompt"), []byte("fine {{ x }}"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "bad.prompt"), []byte("---\ndescription: x\n---\nline\n{% if x %}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "dup.prompt"), []byte("---\nname: ok\n---\nx"), 0o644)
+	out.Reset()
+	if code := run(context.Background(), []string{"lint", dir}, getenvFrom(nil), nil, &out, io.Discard); code != exitProblems {
+		t.Errorf("lint with problems = %d, want %d", code, exitProblems)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[2], "sub/bad.prompt:5:") {
+		t.Errorf("lint output = %q, want one path:line:col line per problem", out.String())
+	}
+	if code := run(context.Background(), []string{"lint", filepath.Join(dir, "missing")}, getenvFrom(nil), nil, io.Discard, io.Discard); code != exitUsage {
+		t.Errorf("lint of a missing folder = %d, want %d", code, exitUsage)
+	}
+}

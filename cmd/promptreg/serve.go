@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/promptreg/promptreg/gitstore"
+	"github.com/promptreg/promptreg/httpapi"
+	"github.com/promptreg/promptreg/registry"
+	"github.com/promptreg/promptreg/render"
+)
+
+// Serve is the serve command: it wires the Git store, the registry, its
+// watcher and the HTTP server, and closes them in reverse order.
+type Serve struct {
+	Repo, Branch, Data, Addr, Seed   string
+	AdminKey, WebhookSecret          string
+	GitToken, GitSSHKey, KnownHosts  string
+	LogLevel, LogFormat              string
+	Poll, FetchTimeout, ShutdownWait time.Duration
+	SnapshotCache                    int
+
+	Stderr io.Writer
+
+	log    *slog.Logger
+	store  *gitstore.Store
+	reg    *registry.Registry
+	srv    *httpapi.Server
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// ParseFlags reads the serve flags, then PROMPTREG_* variables for the flags
+// not given.
+func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.StringVar(&m.Repo, "repo", "", "prompt repository: a local working or bare repository path, or a file://, https:// or ssh:// URL (required)")
+	fs.StringVar(&m.Branch, "branch", "main", "tracked branch")
+	fs.StringVar(&m.Data, "data", "promptreg-data", "data directory: the clone and the database live here")
+	fs.StringVar(&m.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.DurationVar(&m.Poll, "poll", 10*time.Second, "poll interval for new commits (0 disables polling; webhooks still sync)")
+	fs.StringVar(&m.AdminKey, "admin-key", "", "key for the admin routes (prefer PROMPTREG_ADMIN_KEY: flags show in ps)")
+	fs.StringVar(&m.WebhookSecret, "webhook-secret", "", "secret that signs push webhooks (prefer PROMPTREG_WEBHOOK_SECRET)")
+	fs.StringVar(&m.Seed, "seed", "", "if --repo is a local path that does not exist yet, create a Git repository there from this folder")
+	fs.StringVar(&m.GitToken, "git-token", "", "token for https remotes (prefer PROMPTREG_GIT_TOKEN)")
+	fs.StringVar(&m.GitSSHKey, "git-ssh-key", "", "private key file for ssh remotes")
+	fs.StringVar(&m.KnownHosts, "git-known-hosts", "", "known_hosts file for ssh remotes")
+	fs.DurationVar(&m.FetchTimeout, "fetch-timeout", time.Minute, "time limit of one fetch")
+	fs.DurationVar(&m.ShutdownWait, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
+	fs.IntVar(&m.SnapshotCache, "snapshot-cache", 64, "snapshots of untracked refs kept in memory")
+	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&m.LogFormat, "log-format", "json", "json or text")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if m.Repo == "" {
+		return errors.New("serve: --repo (or PROMPTREG_REPO) is required")
+	}
+	if m.Poll < 0 || m.FetchTimeout <= 0 || m.SnapshotCache < 1 {
+		return errors.New("serve: --poll must be >= 0, --fetch-timeout > 0 and --snapshot-cache >= 1")
+	}
+	var err error
+	m.log, err = newLogger(m.Stderr, m.LogLevel, m.LogFormat)
+	return err
+}
+
+// Run opens the repository, starts the HTTP server and the watcher, and
+// returns once the server listens. The first sync runs in the background:
+// /readyz answers 503 until it has loaded a snapshot.
+func (m *Serve) Run(ctx context.Context) error {
+	if m.Seed != "" {
+		created, err := gitstore.Seed(m.Repo, m.Seed, m.Branch)
+		if err != nil {
+			return fmt.Errorf("seed %s from %s: %w", m.Repo, m.Seed, err)
+		}
+		if created {
+			m.log.Info("created a prompt repository from the seed folder", "repo", m.Repo, "seed", m.Seed)
+		}
+	}
+	if err := os.MkdirAll(m.Data, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	var err error
+	m.store, err = gitstore.Open(gitstore.Options{
+		URL: m.Repo, Branch: m.Branch, Dir: m.Data,
+		Token: m.GitToken, SSHKeyPath: m.GitSSHKey, SSHKnownHosts: m.KnownHosts,
+		Logger: m.log.With("component", "gitstore"),
+	})
+	if err != nil {
+		return err
+	}
+	cache, err := lru.New[string, *registry.Snapshot](m.SnapshotCache)
+	if err != nil {
+		return err
+	}
+	m.reg = registry.New(registry.Options{
+		Source: m.store, Parser: render.Parser{}, Branch: m.Branch, Cache: cache,
+		FetchTimeout: m.FetchTimeout, Logger: m.log.With("component", "registry"),
+	})
+	m.srv = httpapi.New(httpapi.Options{
+		Registry: m.reg, AdminKey: m.AdminKey, WebhookSecret: m.WebhookSecret,
+		Logger: m.log.With("component", "http"),
+	})
+	if err := m.srv.Start(m.Addr); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.reg.Watch(wctx, registry.WatchOptions{Poll: m.Poll})
+	}()
+	m.log.Info("serving", "repo", redact(m.Repo), "branch", m.Branch, "addr", m.srv.Addr(), "version", version)
+	return nil
+}
+
+// ListenAddr returns the address the HTTP server listens on.
+func (m *Serve) ListenAddr() string { return m.srv.Addr() }
+
+// Registry returns the running registry (for tests that sync on demand).
+func (m *Serve) Registry() *registry.Registry { return m.reg }
+
+// Close shuts down in reverse order: HTTP (waiting for requests in flight),
+// then the watcher, then the Git store.
+func (m *Serve) Close() error {
+	var errs []error
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.ShutdownWait)
+		errs = append(errs, m.srv.Shutdown(ctx))
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+		m.wg.Wait()
+	}
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+	}
+	if m.log != nil {
+		m.log.Info("stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// newLogger returns the structured logger the server writes to stderr.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", format)
+}
+
+// redact drops a password from a URL for logging.
+func redact(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if colon := strings.Index(rest[:at], ":"); colon >= 0 {
+			return scheme + "://" + rest[:colon] + ":***" + rest[at:]
+		}
+	}
+	return u
+}
