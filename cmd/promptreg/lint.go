@@ -133,4 +133,3 @@ func (d *dirSource) read(p string) ([]byte, error) {
 	}
 	return os.ReadFile(full)
 }
-
