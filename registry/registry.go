@@ -211,13 +211,13 @@ func (r *Registry) snapshotLine(ctx context.Context, sha, ref string, prev *Snap
 }
 
 // lookupRef finds ref among refs: a full name, or a short name tried as a
-// branch and then as a tag.
+// tag and then as a branch, the order Git itself resolves names in.
 func lookupRef(refs map[string]string, ref string) (full, sha string, ok bool) {
 	if strings.HasPrefix(ref, "refs/") {
 		sha, ok = refs[ref]
 		return ref, sha, ok
 	}
-	for _, prefix := range []string{"refs/heads/", "refs/tags/"} {
+	for _, prefix := range []string{"refs/tags/", "refs/heads/"} {
 		if sha, ok = refs[prefix+ref]; ok {
 			return prefix + ref, sha, true
 		}
