@@ -16,8 +16,9 @@ type Change struct {
 type HistorySource interface {
 	// FirstParents returns the first-parent chain that starts at head,
 	// newest first, stopping before the first commit for which stop
-	// returns true (nil stop walks to the root commit).
-	FirstParents(ctx context.Context, head string, stop func(sha string) bool) ([]string, error)
+	// returns true; base is that commit, or "" when the walk reached the
+	// root commit (a nil stop always walks to the root).
+	FirstParents(ctx context.Context, head string, stop func(sha string) bool) (chain []string, base string, err error)
 	// Diff returns the files under dir ("" for the whole tree) that differ
 	// between the trees of commits from and to, comparing subtrees by hash
 	// and descending only into those that changed; from "" is the empty
@@ -26,6 +27,11 @@ type HistorySource interface {
 	// Tagger returns who made the annotated tag ref (a full ref name), and
 	// nil for a lightweight tag or a branch.
 	Tagger(ctx context.Context, ref string) (*Signature, error)
+	// FetchRef fetches one ref the remote has but the clone does not
+	// (refs/pull/123/head, a branch created since the last fetch) and
+	// returns its commit. Errors: ENOTFOUND when the remote does not have
+	// it, EUNAVAILABLE when the remote cannot be reached.
+	FetchRef(ctx context.Context, ref string) (string, error)
 }
 
 // Signature is a Git identity at a time.
