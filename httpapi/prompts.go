@@ -34,26 +34,53 @@ func (s *Server) registerPromptRoutes(g *echo.Group) {
 	g.HEAD("/prompts/*", s.getPrompt)
 }
 
-// selection reads env and ref from the query. Version and checksum
-// selection need the history index, which is not built yet.
-func selection(c echo.Context) (registry.Selector, error) {
+// selection is what a read asks for: an env or ref (Selector), or a
+// version by number or checksum.
+type selection struct {
+	registry.Selector
+	Version  int
+	Checksum string
+}
+
+// pinned reports whether the selection names one immutable version.
+func (s selection) pinned() bool { return s.Version > 0 || s.Checksum != "" }
+
+// parseSelection reads env, ref, version and checksum from the query: at
+// most one of them, each at most once and non-empty.
+func parseSelection(c echo.Context, allowVersion bool) (selection, error) {
+	var sel selection
 	q := c.QueryParams()
 	if len(q) == 0 {
-		return registry.Selector{}, nil
+		return sel, nil
 	}
-	sel := registry.Selector{Env: q.Get("env"), Ref: q.Get("ref")}
-	for _, k := range []string{"env", "ref"} {
-		if vs, ok := q[k]; ok && (len(vs) != 1 || vs[0] == "") {
+	given := 0
+	for _, k := range []string{"env", "ref", "version", "checksum"} {
+		vs, ok := q[k]
+		if !ok {
+			continue
+		}
+		if len(vs) != 1 || vs[0] == "" {
 			return sel, registry.Errorf(registry.EINVALID, "query parameter %s must be given once, non-empty", k)
 		}
+		given++
 	}
-	if sel.Env != "" && sel.Ref != "" {
-		return sel, registry.Errorf(registry.EINVALID, "use either env or ref, not both")
+	if given > 1 {
+		return sel, registry.Errorf(registry.EINVALID, "use one of env, ref, version and checksum, not several")
 	}
-	for _, k := range []string{"version", "checksum"} {
-		if _, ok := q[k]; ok {
-			return sel, registry.Errorf(registry.EINVALID, "selecting by %s needs the version history index, which this server does not have yet", k)
+	sel.Env, sel.Ref, sel.Checksum = q.Get("env"), q.Get("ref"), q.Get("checksum")
+	if v := q.Get("version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return sel, registry.Errorf(registry.EINVALID, "version must be a positive integer")
 		}
+		sel.Version = n
+	}
+	if sel.Checksum != "" && (len(sel.Checksum) != 64 || strings.Trim(strings.ToLower(sel.Checksum), "0123456789abcdef") != "") {
+		return sel, registry.Errorf(registry.EINVALID, "checksum must be 64 hex digits (a sha256)")
+	}
+	sel.Checksum = strings.ToLower(sel.Checksum)
+	if sel.pinned() && !allowVersion {
+		return sel, registry.Errorf(registry.EINVALID, "version and checksum select one prompt, not a list")
 	}
 	return sel, nil
 }
@@ -84,20 +111,37 @@ func (s *Server) getPrompt(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if sub != "" && sub != "raw" {
+	switch sub {
+	case "", "raw":
+	case "versions":
+		return s.listVersions(c, name)
+	case "diff":
+		return s.diffVersions(c, name)
+	default:
 		return echo.ErrNotFound
 	}
-	sel, err := selection(c)
+	sel, err := parseSelection(c, true)
 	if err != nil {
 		return err
 	}
-	snap, ref, err := s.reg.Resolve(c.Request().Context(), sel)
-	if err != nil {
-		return err
-	}
-	e, ok := snap.Get(name)
-	if !ok {
-		return registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s (%s)", name, ref, short(snap.Commit.SHA))
+	var (
+		e    *registry.Entry
+		snap *registry.Snapshot
+		ref  string
+	)
+	if sel.pinned() {
+		if e, snap, err = s.reg.ResolveVersion(c.Request().Context(), name, sel.Version, sel.Checksum); err != nil {
+			return err
+		}
+		ref = snap.Commit.SHA
+	} else {
+		if snap, ref, err = s.reg.Resolve(c.Request().Context(), sel.Selector); err != nil {
+			return err
+		}
+		var ok bool
+		if e, ok = snap.Get(name); !ok {
+			return registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s (%s)", name, ref, short(snap.Commit.SHA))
+		}
 	}
 	h := c.Response().Header()
 	h.Set(headerCommit, snap.Commit.SHA)
@@ -105,7 +149,11 @@ func (s *Server) getPrompt(c echo.Context) error {
 	if e.Stale != "" {
 		h.Set(headerStale, headerSafe(e.Stale))
 	}
-	h.Set("Cache-Control", cacheMutable)
+	if sel.pinned() {
+		h.Set("Cache-Control", cacheImmutable)
+	} else {
+		h.Set("Cache-Control", cacheMutable)
+	}
 	if sub == "raw" {
 		return conditional(c, `"`+e.Prompt.Checksum+`"`, "text/plain; charset=utf-8", e.Prompt.Raw)
 	}
@@ -133,7 +181,7 @@ const (
 // in name order, filtered by q (substring of name, description or a tag) and
 // tag, paged by offset and limit.
 func (s *Server) listPrompts(c echo.Context) error {
-	sel, err := selection(c)
+	sel, err := parseSelection(c, false)
 	if err != nil {
 		return err
 	}
@@ -144,7 +192,7 @@ func (s *Server) listPrompts(c echo.Context) error {
 	if lq.Limit, err = intParam(c, "limit", defaultLimit, 1, maxLimit); err != nil {
 		return err
 	}
-	snap, ref, err := s.reg.Resolve(c.Request().Context(), sel)
+	snap, ref, err := s.reg.Resolve(c.Request().Context(), sel.Selector)
 	if err != nil {
 		return err
 	}

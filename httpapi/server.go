@@ -25,7 +25,19 @@ type Registry interface {
 	// Sync syncs now and waits for it.
 	Sync(ctx context.Context) error
 	// Trigger asks for a sync soon, without waiting.
-	Trigger()
+	Trigger(cause registry.Cause)
+
+	// ResolveVersion returns a prompt at a version picked by number or
+	// checksum. Errors: ENOTFOUND, EINVALID without history.
+	ResolveVersion(ctx context.Context, name string, version int, checksum string) (*registry.Entry, *registry.Snapshot, error)
+	// Versions lists a prompt's versions, newest first.
+	Versions(ctx context.Context, name string) ([]registry.VersionEntry, error)
+	// VersionBytes returns a version's file content.
+	VersionBytes(ctx context.Context, name string, version int) ([]byte, registry.Version, error)
+	// CurrentVersion is the version number the default selection serves.
+	CurrentVersion(name string) int
+	Environments(ctx context.Context) ([]registry.Environment, error)
+	EnvironmentHistory(ctx context.Context, env string, before int64, limit int) ([]registry.RefMove, error)
 }
 
 // Options configures a Server.
@@ -87,6 +99,7 @@ func New(opts Options) *Server {
 
 	s.registerOpsRoutes(e)
 	s.registerPromptRoutes(e.Group("/v1"))
+	s.registerEnvironmentRoutes(e.Group("/v1"))
 	s.registerHookRoutes(e.Group("/v1"))
 	s.registerAdminRoutes(e.Group("/v1/admin"))
 

@@ -32,7 +32,7 @@ type countingRegistry struct {
 	triggers atomic.Int32
 }
 
-func (c *countingRegistry) Trigger() { c.triggers.Add(1) }
+func (c *countingRegistry) Trigger(registry.Cause) { c.triggers.Add(1) }
 
 // env is a server under test: a real Git repository the test commits into,
 // the real store, registry and HTTP server.
@@ -306,7 +306,11 @@ func TestBadRequests(t *testing.T) {
 		{"/v1/prompts/support//welcome", 400, registry.EINVALID},
 		{"/v1/prompts/we$lcome", 400, registry.EINVALID},
 		{"/v1/prompts/support/welcome/nope/raw/x", 404, registry.ENOTFOUND},
-		{"/v1/prompts/support/welcome/diff", 404, registry.ENOTFOUND},
+		{"/v1/prompts/support/welcome/dependents", 404, registry.ENOTFOUND},
+		{"/v1/prompts/support/welcome/diff", 400, registry.EINVALID},
+		{"/v1/prompts/support/welcome?version=0", 400, registry.EINVALID},
+		{"/v1/prompts/support/welcome?checksum=xyz", 400, registry.EINVALID},
+		{"/v1/prompts?version=1", 400, registry.EINVALID},
 		{"/v1/prompts?limit=abc", 400, registry.EINVALID},
 		{"/v1/prompts?limit=100000", 400, registry.EINVALID},
 		{"/v1/prompts?offset=-1", 400, registry.EINVALID},

@@ -25,6 +25,13 @@ type builder struct {
 	src    Source
 	parser Parser
 	now    func() time.Time
+	// versions returns the number and first commit of a prompt's content
+	// from the history index; nil without one.
+	versions func(name, checksum string) (int, *Commit)
+	// lastGood returns the last valid version of a prompt whose file is
+	// broken, when no previous snapshot has it (after a restart); nil
+	// without a history index.
+	lastGood func(ctx context.Context, name string) (*Prompt, bool)
 
 	memo map[string]parsed // blob + "\x00" + path → outcome; replaced each sync
 	used map[string]parsed // what the current sync used
@@ -94,22 +101,31 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *Snapshot) (*
 	// Last known good: a broken file keeps serving what the same ref served
 	// for it before, unless a valid file now serves that name.
 	stale := map[string]*Entry{}
-	if prev != nil {
-		for path, why := range broken {
-			old, ok := prev.byPath[path]
-			if !ok {
-				continue
+	fallback := map[string]*Prompt{} // last good versions read from history
+	why := map[string]string{}
+	for path, problem := range broken {
+		var old *Entry
+		if prev != nil {
+			old = prev.byPath[path]
+		}
+		if old != nil {
+			if _, taken := fresh[old.Prompt.Name]; !taken {
+				stale[old.Prompt.Name] = staleEntry(old, problem)
 			}
-			if _, taken := fresh[old.Prompt.Name]; taken {
-				continue
-			}
-			stale[old.Prompt.Name] = staleEntry(old, why)
+			continue
+		}
+		name := problemName(s.Problems, path)
+		if _, taken := fresh[name]; taken || name == "" || b.lastGood == nil {
+			continue
+		}
+		if p, ok := b.lastGood(ctx, name); ok {
+			fallback[name], why[name] = p, problem
 		}
 	}
 
 	// Resolve partials. A prompt whose partials cannot be resolved is broken
 	// too, and falls back to its last known good version.
-	r := resolver{fresh: fresh, stale: stale, done: map[string]*resolved{}}
+	r := resolver{fresh: fresh, stale: stale, fallback: fallback, why: why, done: map[string]*resolved{}}
 	names := make([]string, 0, len(fresh))
 	for name := range fresh {
 		names = append(names, name)
@@ -142,6 +158,21 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *Snapshot) (*
 			s.add(e)
 		}
 	}
+	for _, name := range sortedKeysOf(fallback) {
+		if _, ok := s.entries[name]; ok {
+			continue
+		}
+		res := r.resolve(name, nil)
+		if res.err != "" || res.height > MaxIncludeDepth {
+			continue
+		}
+		e, err := b.entry(fallback[name], res, nil)
+		if err != nil {
+			return nil, fmt.Errorf("encode prompt %s: %w", name, err)
+		}
+		e.Stale = why[name]
+		s.add(e)
+	}
 	s.names = make([]string, 0, len(s.entries))
 	for name := range s.entries {
 		s.names = append(s.names, name)
@@ -169,9 +200,13 @@ func (b *builder) entry(parsedPrompt *Prompt, res *resolved, prev *Snapshot) (*E
 	p := *parsedPrompt // the parsed value is shared through the memo: copy
 	p.Includes = res.includes
 	p.Variables = res.variables
+	if b.versions != nil {
+		p.Version, p.Commit = b.versions(p.Name, p.Checksum)
+	}
 	stale := res.stale
 	if prev != nil {
-		if old, ok := prev.entries[p.Name]; ok && old.Prompt.Path == p.Path && old.ETag == ETag(p.Checksum, p.Includes) && old.Stale == "" {
+		if old, ok := prev.entries[p.Name]; ok && old.Prompt.Path == p.Path && old.ETag == ETag(p.Checksum, p.Includes) &&
+			old.Prompt.Version == p.Version && old.Stale == "" {
 			if stale == "" {
 				return old, nil
 			}
@@ -267,9 +302,11 @@ type resolved struct {
 // resolver resolves partials by name among the valid prompts of a build,
 // falling back to the last known good version of a broken partial.
 type resolver struct {
-	fresh map[string]*Prompt
-	stale map[string]*Entry
-	done  map[string]*resolved
+	fresh    map[string]*Prompt
+	stale    map[string]*Entry
+	fallback map[string]*Prompt // last good versions from history
+	why      map[string]string  // why each fallback is used
+	done     map[string]*resolved
 }
 
 func (r *resolver) lookup(name string) (p *Prompt, stale string, ok bool) {
@@ -279,7 +316,29 @@ func (r *resolver) lookup(name string) (p *Prompt, stale string, ok bool) {
 	if e, ok := r.stale[name]; ok {
 		return e.Prompt, e.Stale, true
 	}
+	if p, ok := r.fallback[name]; ok {
+		return p, r.why[name], true
+	}
 	return nil, "", false
+}
+
+// problemName returns the prompt name of the first problem about path.
+func problemName(ps []Problem, path string) string {
+	for _, p := range ps {
+		if p.Path == path && p.Name != "" {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // resolve resolves name's partials; stack holds the names being resolved

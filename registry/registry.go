@@ -20,6 +20,11 @@ type Options struct {
 	// Cache keeps snapshots of refs built on demand; nil builds them on
 	// every request.
 	Cache SnapshotCache
+	// History persists the version index and the promotion ledger, and
+	// HistorySource walks Git history for it. With both nil prompts carry
+	// no version numbers and environment moves are not recorded.
+	History       HistoryStore
+	HistorySource HistorySource
 	// FetchTimeout bounds one fetch; default one minute.
 	FetchTimeout time.Duration
 	Logger       *slog.Logger
@@ -40,8 +45,12 @@ type Registry struct {
 
 	state atomic.Pointer[state]
 
-	syncMu  sync.Mutex // serialises Sync; guards builder
+	syncMu  sync.Mutex // serialises Sync; guards builder and lastRefs
 	builder builder
+	index   *index            // nil without a history store
+	ledger  HistoryStore      // nil without a history store
+	hsrc    HistorySource     // nil without a history store
+	refsAt  map[string]string // environment → commit last recorded in the ledger; nil until loaded
 
 	demandMu sync.Mutex // serialises on-demand builds so each commit is built once
 
@@ -50,6 +59,15 @@ type Registry struct {
 
 	trigOnce sync.Once
 	trig     chan struct{} // Trigger → Watch, buffered 1 so triggers coalesce
+	causeMu  sync.Mutex
+	cause    Cause // why the pending triggered sync runs
+}
+
+// Cause says why a sync ran; the promotion ledger records it with each
+// environment move the sync observed.
+type Cause struct {
+	Via      string // start, poll, webhook, api
+	Delivery string // the webhook delivery id, if any
 }
 
 // state is what one sync produced. It is immutable once published.
@@ -94,7 +112,31 @@ func New(opts Options) *Registry {
 		r.now = time.Now
 	}
 	r.builder = builder{src: opts.Source, parser: opts.Parser, now: r.now}
+	if opts.History != nil && opts.HistorySource != nil {
+		r.index = newIndex(opts.History, opts.HistorySource, opts.Source, opts.Parser, r.branch)
+		r.ledger, r.hsrc = opts.History, opts.HistorySource
+		r.builder.versions = r.index.lookup
+		r.builder.lastGood = r.lastGood
+	}
 	return r
+}
+
+// lastGood reads the version of name current at the indexed head.
+func (r *Registry) lastGood(ctx context.Context, name string) (*Prompt, bool) {
+	v, ok := r.index.current(name)
+	if !ok {
+		return nil, false
+	}
+	data, err := r.src.ReadFile(ctx, v.Commit.SHA, v.Path)
+	if err != nil {
+		return nil, false
+	}
+	p, err := r.builder.parser.ParsePrompt(v.Path, name, data)
+	if err != nil || p.Name != name {
+		return nil, false
+	}
+	p.Raw, p.Checksum, p.Path = data, Checksum(data), v.Path
+	return p, true
 }
 
 // Branch returns the tracked branch.
@@ -103,12 +145,18 @@ func (r *Registry) Branch() string { return r.branch }
 // Ready reports whether a snapshot is loaded.
 func (r *Registry) Ready() bool { return r.state.Load() != nil }
 
-// Sync fetches the remote and rebuilds the snapshots of the tracked branch
-// and of every configured environment, then publishes them at once. When the
-// fetch fails it still builds from what the local clone has (so a restart
-// with an unreachable remote serves the previous clone) and returns the
-// fetch error. Syncs are serialised; reads are never blocked.
+// Sync fetches the remote, indexes new history, and rebuilds the snapshots
+// of the tracked branch and of every configured environment, then publishes
+// them at once. When the fetch fails it still builds from what the local
+// clone has (so a restart with an unreachable remote serves the previous
+// clone) and returns the fetch error. Syncs are serialised; reads are never
+// blocked. Environment moves are recorded as observed through the API.
 func (r *Registry) Sync(ctx context.Context) error {
+	return r.SyncFor(ctx, Cause{Via: "api"})
+}
+
+// SyncFor is Sync with the cause the promotion ledger records.
+func (r *Registry) SyncFor(ctx context.Context, cause Cause) error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
 	start := r.now()
@@ -129,6 +177,9 @@ func (r *Registry) Sync(ctx context.Context) error {
 	st, err := r.buildState(ctx)
 	if err == nil {
 		r.state.Store(st)
+		if lerr := r.recordMoves(ctx, st, cause); lerr != nil {
+			r.log.Error("record environment moves", "err", lerr)
+		}
 		err = fetchErr
 	}
 	r.setStatus(func(s *syncStatus) {
@@ -170,6 +221,11 @@ func (r *Registry) buildState(ctx context.Context) (*state, error) {
 	prev := r.state.Load()
 	if prev == nil {
 		prev = &state{}
+	}
+	if r.index != nil {
+		if err := r.index.update(ctx, headSHA); err != nil {
+			return nil, err
+		}
 	}
 	r.builder.beginSync()
 	defer r.builder.endSync()
@@ -305,7 +361,9 @@ func (r *Registry) onDemand(ctx context.Context, st *state, sha, ref string) (*S
 			return s, nil
 		}
 	}
-	s, err := Build(ctx, r.src, r.builder.parser, sha, ref)
+	b := builder{src: r.src, parser: r.builder.parser, now: r.now, versions: r.builder.versions, lastGood: nil}
+	b.beginSync()
+	s, err := b.build(ctx, sha, ref, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -360,6 +418,8 @@ type Status struct {
 	LastSync            *time.Time `json:"last_sync"`
 	LastError           string     `json:"last_error,omitempty"`
 	ConsecutiveFailures int        `json:"consecutive_failures"`
+	// History is what the version index holds and did; nil without one.
+	History *IndexStats `json:"history,omitempty"`
 }
 
 // RefStatus is one served snapshot.
@@ -398,6 +458,10 @@ func (r *Registry) Status() Status {
 	}
 	if !ss.lastSync.IsZero() {
 		out.LastSync = &ss.lastSync
+	}
+	if r.index != nil {
+		hs := r.index.statsNow()
+		out.History = &hs
 	}
 	st := r.state.Load()
 	if st == nil {

@@ -21,6 +21,7 @@ import (
 type memSource struct {
 	mu      sync.Mutex
 	commits map[string]map[string]string
+	parents map[string]string
 	refs    map[string]string
 	n       int
 	fetches int
@@ -28,7 +29,7 @@ type memSource struct {
 }
 
 func newMemSource() *memSource {
-	return &memSource{commits: map[string]map[string]string{}, refs: map[string]string{}}
+	return &memSource{commits: map[string]map[string]string{}, parents: map[string]string{}, refs: map[string]string{}}
 }
 
 // commit records files as a new commit on ref and returns its sha.
@@ -38,8 +39,47 @@ func (m *memSource) commit(ref string, files map[string]string) string {
 	m.n++
 	sha := registry.Checksum([]byte(fmt.Sprint(m.n)))[:40]
 	m.commits[sha] = files
+	m.parents[sha] = m.refs[ref]
 	m.refs[ref] = sha
 	return sha
+}
+
+func (m *memSource) FirstParents(_ context.Context, head string, stop func(string) bool) ([]string, string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var chain []string
+	for sha := head; sha != ""; sha = m.parents[sha] {
+		if stop != nil && stop(sha) {
+			return chain, sha, nil
+		}
+		chain = append(chain, sha)
+	}
+	return chain, "", nil
+}
+
+func (m *memSource) Diff(_ context.Context, from, to, dir string) ([]registry.Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, b := m.commits[from], m.commits[to]
+	var out []registry.Change
+	for p, c := range b {
+		if a[p] != c {
+			out = append(out, registry.Change{Path: p, Blob: registry.Checksum([]byte(c)), Size: int64(len(c))})
+		}
+	}
+	for p := range a {
+		if _, ok := b[p]; !ok {
+			out = append(out, registry.Change{Path: p})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+func (m *memSource) Tagger(context.Context, string) (*registry.Signature, error) { return nil, nil }
+
+func (m *memSource) FetchRef(_ context.Context, ref string) (string, error) {
+	return "", registry.Errorf(registry.ENOTFOUND, "no ref %s", ref)
 }
 
 func (m *memSource) Fetch(context.Context) error {
@@ -408,7 +448,7 @@ func TestWatchCoalescesTriggers(t *testing.T) {
 	}
 	src.commit(main, map[string]string{"a.prompt": "v2"})
 	for i := 0; i < 100; i++ {
-		r.Trigger()
+		r.Trigger(registry.Cause{Via: "test"})
 	}
 	for time.Now().Before(deadline) {
 		s, _, _ := r.Resolve(ctx, registry.Selector{})

@@ -16,9 +16,13 @@ type WatchOptions struct {
 	MaxBackoff time.Duration
 }
 
-// Trigger asks the running Watch to sync now. Triggers that arrive while a
-// sync is pending are coalesced into it; Trigger never blocks.
-func (r *Registry) Trigger() {
+// Trigger asks the running Watch to sync now, for cause (recorded in the
+// promotion ledger with the moves the sync observes). Triggers that arrive
+// while a sync is pending are coalesced into it; Trigger never blocks.
+func (r *Registry) Trigger(cause Cause) {
+	r.causeMu.Lock()
+	r.cause = cause
+	r.causeMu.Unlock()
 	select {
 	case r.triggers() <- struct{}{}:
 	default:
@@ -39,8 +43,9 @@ func (r *Registry) Watch(ctx context.Context, opts WatchOptions) {
 	}
 	trig := r.triggers()
 	failures := 0
+	cause := Cause{Via: "start"}
 	for {
-		if err := r.Sync(ctx); err != nil {
+		if err := r.SyncFor(ctx, cause); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -55,9 +60,13 @@ func (r *Registry) Watch(ctx context.Context, opts WatchOptions) {
 			timer = time.NewTimer(d)
 			wait = timer.C
 		}
+		cause = Cause{Via: "poll"}
 		select {
 		case <-ctx.Done():
 		case <-trig:
+			r.causeMu.Lock()
+			cause = r.cause
+			r.causeMu.Unlock()
 		case <-wait:
 		}
 		if timer != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/promptreg/promptreg/httpapi"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/sqlite"
 )
 
 // Serve is the serve command: it wires the Git store, the registry, its
@@ -34,6 +36,7 @@ type Serve struct {
 
 	log    *slog.Logger
 	store  *gitstore.Store
+	db     *sqlite.Store
 	reg    *registry.Registry
 	srv    *httpapi.Server
 	cancel context.CancelFunc
@@ -103,12 +106,17 @@ func (m *Serve) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.db, err = sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(m.Data, "promptreg.db"), Logger: m.log.With("component", "sqlite")})
+	if err != nil {
+		return err
+	}
 	cache, err := lru.New[string, *registry.Snapshot](m.SnapshotCache)
 	if err != nil {
 		return err
 	}
 	m.reg = registry.New(registry.Options{
 		Source: m.store, Parser: render.Parser{}, Branch: m.Branch, Cache: cache,
+		History: m.db, HistorySource: m.store,
 		FetchTimeout: m.FetchTimeout, Logger: m.log.With("component", "registry"),
 	})
 	m.srv = httpapi.New(httpapi.Options{
@@ -136,7 +144,7 @@ func (m *Serve) ListenAddr() string { return m.srv.Addr() }
 func (m *Serve) Registry() *registry.Registry { return m.reg }
 
 // Close shuts down in reverse order: HTTP (waiting for requests in flight),
-// then the watcher, then the Git store.
+// then the watcher, then the database and the Git store.
 func (m *Serve) Close() error {
 	var errs []error
 	if m.srv != nil {
@@ -147,6 +155,9 @@ func (m *Serve) Close() error {
 	if m.cancel != nil {
 		m.cancel()
 		m.wg.Wait()
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
 	}
 	if m.store != nil {
 		errs = append(errs, m.store.Close())

@@ -1,0 +1,501 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// IndexStats counts what the history index did, for /v1/status, metrics and
+// tests (which assert on counters, never on time).
+type IndexStats struct {
+	Commits        int           `json:"commits"`         // indexed commits
+	Versions       int           `json:"versions"`        // versions of all prompts
+	CommitsWalked  int64         `json:"commits_walked"`  // commits diffed since start
+	BlobsParsed    int64         `json:"blobs_parsed"`    // blobs parsed since start
+	Rewrites       int64         `json:"rewrites"`        // history rewrites handled since start
+	LastUpdate     time.Duration `json:"last_update_ns"`  // duration of the last update that indexed commits
+	LastUpdateSize int           `json:"last_update_commits"`
+}
+
+// flushEvery bounds how many commits one index batch holds before it is
+// written, which bounds memory on long histories.
+const flushEvery = 5000
+
+// index is the version history of the tracked branch: which distinct
+// contents each prompt had, numbered by first appearance, and over which
+// commits each was current. It lives in memory for lookups and is persisted
+// in a HistoryStore batch by batch.
+type index struct {
+	store  HistoryStore
+	hist   HistorySource
+	src    Source
+	parser Parser
+	branch string
+
+	mu        sync.RWMutex // guards the fields below; lookups run during updates
+	loaded    bool
+	commits   []string
+	seqOf     map[string]int
+	versions  map[string][]Version // name → versions; [i] is number i+1
+	byContent map[string]int       // name + "\x00" + checksum → number
+	open      map[string]Span      // name → span current at the indexed head
+	last      time.Duration        // duration of the last update that indexed commits
+	lastSize  int
+
+	walked, parsed, rewrites atomic.Int64
+
+	walk *walkState // files at the indexed head; rebuilt on demand
+}
+
+// walkState is the tree of the indexed head as the walk needs it.
+type walkState struct {
+	cfg      RepoConfig
+	files    map[string]string          // prompt file path → blob
+	pathName map[string]string          // path → the prompt its last valid content named
+	paths    map[string]map[string]bool // prompt name → paths naming it
+}
+
+// blobInfo is what the index needs of one blob at one path.
+type blobInfo struct {
+	name     string
+	checksum string
+	valid    bool
+}
+
+func newIndex(store HistoryStore, hist HistorySource, src Source, parser Parser, branch string) *index {
+	return &index{store: store, hist: hist, src: src, parser: parser, branch: branch}
+}
+
+// load reads the persisted index into memory.
+func (x *index) load(ctx context.Context) error {
+	st, err := x.store.LoadIndex(ctx, x.branch)
+	if err != nil {
+		return fmt.Errorf("load history index: %w", err)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.commits = st.Commits
+	x.seqOf = make(map[string]int, len(st.Commits))
+	for i, sha := range st.Commits {
+		x.seqOf[sha] = i + 1
+	}
+	x.versions = map[string][]Version{}
+	x.byContent = make(map[string]int, len(st.Versions))
+	for _, v := range st.Versions {
+		x.versions[v.Name] = append(x.versions[v.Name], v)
+		x.byContent[v.Name+"\x00"+v.Checksum] = v.Version
+	}
+	for name, vs := range x.versions {
+		sort.Slice(vs, func(i, j int) bool { return vs[i].Version < vs[j].Version })
+		x.versions[name] = vs
+	}
+	x.open = make(map[string]Span, len(st.Open))
+	for _, s := range st.Open {
+		x.open[s.Name] = s
+	}
+	x.loaded = true
+	x.walk = nil
+	return nil
+}
+
+// head returns the indexed head commit, "" if none.
+func (x *index) head() string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if len(x.commits) == 0 {
+		return ""
+	}
+	return x.commits[len(x.commits)-1]
+}
+
+// update indexes the first-parent history up to head: only the commits not
+// indexed yet, after dropping those a history rewrite took away.
+func (x *index) update(ctx context.Context, head string) (err error) {
+	if !x.loaded {
+		if err := x.load(ctx); err != nil {
+			return err
+		}
+	}
+	if x.head() == head {
+		return nil
+	}
+	start := time.Now()
+	defer func() {
+		if err != nil {
+			// Memory may be ahead of the store: start again from it.
+			if lerr := x.load(context.WithoutCancel(ctx)); lerr != nil {
+				x.loaded = false
+			}
+		}
+	}()
+	x.mu.RLock()
+	seqOf := x.seqOf
+	x.mu.RUnlock()
+	chain, base, err := x.hist.FirstParents(ctx, head, func(sha string) bool { _, ok := seqOf[sha]; return ok })
+	if err != nil {
+		return fmt.Errorf("walk history of %s: %w", head, err)
+	}
+	baseSeq := 0
+	if base != "" {
+		baseSeq = seqOf[base]
+	}
+	if baseSeq < len(x.commits) {
+		// The old head is not an ancestor of the new one: drop what was
+		// indexed past the fork point (numbered versions stay).
+		if err := x.store.ApplyIndex(ctx, x.branch, &IndexBatch{Base: baseSeq}); err != nil {
+			return fmt.Errorf("drop rewritten history: %w", err)
+		}
+		if err := x.load(ctx); err != nil {
+			return err
+		}
+		x.rewrites.Add(1)
+	}
+	if x.walk == nil {
+		if x.walk, err = x.stateAt(ctx, base); err != nil {
+			return err
+		}
+	}
+	memo := map[string]blobInfo{}
+	batch := &IndexBatch{Base: baseSeq}
+	opened := map[string]int{} // name → index in batch.Spans of a span opened in this batch
+	parent := base
+	for i := len(chain) - 1; i >= 0; i-- {
+		sha := chain[i]
+		commit, err := x.src.Commit(ctx, sha)
+		if err != nil {
+			return fmt.Errorf("read commit %s: %w", sha, err)
+		}
+		seq := len(x.commits) + 1
+		changes, err := x.hist.Diff(ctx, parent, sha, "")
+		if err != nil {
+			return fmt.Errorf("diff %s: %w", sha, err)
+		}
+		touched, err := x.apply(ctx, sha, changes, memo)
+		if err != nil {
+			return err
+		}
+		batch.Commits = append(batch.Commits, IndexedCommit{Seq: seq, Commit: commit})
+		x.mu.Lock()
+		x.commits = append(x.commits, sha)
+		x.seqOf[sha] = seq
+		for _, name := range touched {
+			x.advance(ctx, name, seq, commit, memo, batch, opened)
+		}
+		x.mu.Unlock()
+		x.walked.Add(1)
+		parent = sha
+		if len(batch.Commits) >= flushEvery || i == 0 {
+			if err := x.store.ApplyIndex(ctx, x.branch, batch); err != nil {
+				return fmt.Errorf("save history index: %w", err)
+			}
+			batch = &IndexBatch{Base: seq}
+			opened = map[string]int{}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	x.mu.Lock()
+	x.last, x.lastSize = time.Since(start), len(chain)
+	x.mu.Unlock()
+	return nil
+}
+
+// advance records, at commit seq, what prompt name now serves. Called with
+// x.mu held.
+func (x *index) advance(ctx context.Context, name string, seq int, commit Commit, memo map[string]blobInfo, batch *IndexBatch, opened map[string]int) {
+	paths := x.walk.paths[name]
+	cur, isOpen := x.open[name]
+	closeOpen := func() {
+		if !isOpen {
+			return
+		}
+		if i, ok := opened[name]; ok {
+			batch.Spans[i].To = seq
+		} else {
+			batch.Closed = append(batch.Closed, Span{Name: name, Version: cur.Version, From: cur.From, To: seq})
+		}
+		delete(x.open, name)
+		delete(opened, name)
+	}
+	switch len(paths) {
+	case 0: // deleted
+		closeOpen()
+		return
+	case 1:
+	default: // claimed twice: the last good version stays current
+		return
+	}
+	var path string
+	for p := range paths {
+		path = p
+	}
+	info := memo[x.walk.files[path]+"\x00"+path]
+	if !info.valid {
+		return // broken: the last good version stays current
+	}
+	num, ok := x.byContent[name+"\x00"+info.checksum]
+	if !ok {
+		num = len(x.versions[name]) + 1
+		v := Version{Name: name, Version: num, Checksum: info.checksum, Path: path, Commit: commit}
+		x.versions[name] = append(x.versions[name], v)
+		x.byContent[name+"\x00"+info.checksum] = num
+		batch.Versions = append(batch.Versions, v)
+	}
+	if isOpen && cur.Version == num {
+		return
+	}
+	closeOpen()
+	s := Span{Name: name, Version: num, From: seq}
+	x.open[name] = s
+	opened[name] = len(batch.Spans)
+	batch.Spans = append(batch.Spans, s)
+}
+
+// apply updates the walk state with one commit's changes and returns the
+// prompt names they touched, sorted.
+func (x *index) apply(ctx context.Context, sha string, changes []Change, memo map[string]blobInfo) ([]string, error) {
+	w := x.walk
+	touched := map[string]bool{}
+	for _, c := range changes {
+		if c.Path == ConfigFile {
+			cfg, err := x.config(ctx, sha, w.cfg)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.Root != w.cfg.Root || !equalStrings(cfg.Extensions, w.cfg.Extensions) {
+				// Another set of files are prompts now: compare whole trees.
+				nw, err := x.stateAt(ctx, sha)
+				if err != nil {
+					return nil, err
+				}
+				for p := range w.files {
+					if _, ok := nw.files[p]; !ok {
+						changes = append(changes, Change{Path: p})
+					}
+				}
+				for p, b := range nw.files {
+					if w.files[p] != b {
+						changes = append(changes, Change{Path: p, Blob: b})
+					}
+				}
+			}
+			w.cfg = cfg
+		}
+	}
+	for _, c := range changes {
+		def, ok := NameFromPath(w.cfg.Root, w.cfg.Extensions, c.Path)
+		if _, tracked := w.files[c.Path]; !ok && !tracked {
+			continue
+		}
+		if old, ok := w.pathName[c.Path]; ok {
+			touched[old] = true
+		}
+		if c.Blob == "" || !ok { // deleted, or no longer a prompt file
+			x.unname(c.Path)
+			delete(w.files, c.Path)
+			continue
+		}
+		w.files[c.Path] = c.Blob
+		info, err := x.info(ctx, c.Blob, c.Path, def, memo)
+		if err != nil {
+			return nil, err
+		}
+		if info.valid {
+			x.unname(c.Path)
+			x.name(c.Path, info.name)
+			touched[info.name] = true
+		}
+	}
+	return sortedSet(touched), nil
+}
+
+func (x *index) name(path, name string) {
+	w := x.walk
+	w.pathName[path] = name
+	if w.paths[name] == nil {
+		w.paths[name] = map[string]bool{}
+	}
+	w.paths[name][path] = true
+}
+
+func (x *index) unname(path string) {
+	w := x.walk
+	if old, ok := w.pathName[path]; ok {
+		delete(w.paths[old], path)
+		if len(w.paths[old]) == 0 {
+			delete(w.paths, old)
+		}
+		delete(w.pathName, path)
+	}
+}
+
+// info parses the blob at path (default name def) through the memo.
+func (x *index) info(ctx context.Context, blob, path, def string, memo map[string]blobInfo) (blobInfo, error) {
+	key := blob + "\x00" + path
+	if in, ok := memo[key]; ok {
+		return in, nil
+	}
+	data, err := x.src.ReadBlob(ctx, blob)
+	if err != nil {
+		return blobInfo{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	var in blobInfo
+	if int64(len(data)) <= MaxFileSize {
+		if p, err := x.parser.ParsePrompt(path, def, data); err == nil {
+			in = blobInfo{name: p.Name, checksum: Checksum(data), valid: true}
+		}
+	}
+	x.parsed.Add(1)
+	memo[key] = in
+	return in, nil
+}
+
+// config reads promptreg.yaml at sha; a broken one keeps prev.
+func (x *index) config(ctx context.Context, sha string, prev RepoConfig) (RepoConfig, error) {
+	data, err := x.src.ReadFile(ctx, sha, ConfigFile)
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		return DefaultConfig(), nil
+	case err != nil:
+		return prev, fmt.Errorf("read %s at %s: %w", ConfigFile, sha, err)
+	}
+	cfg, err := x.parser.ParseConfig(data)
+	if err != nil {
+		return prev, nil
+	}
+	if len(cfg.Extensions) == 0 {
+		cfg.Extensions = append([]string(nil), DefaultExtensions...)
+	}
+	return cfg, nil
+}
+
+// stateAt builds the walk state of commit sha ("" for the empty tree).
+func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
+	w := &walkState{cfg: DefaultConfig(), files: map[string]string{}, pathName: map[string]string{}, paths: map[string]map[string]bool{}}
+	if sha == "" {
+		return w, nil
+	}
+	var err error
+	if w.cfg, err = x.config(ctx, sha, DefaultConfig()); err != nil {
+		return nil, err
+	}
+	files, err := x.src.ListFiles(ctx, sha, w.cfg.Root)
+	if err != nil {
+		return nil, fmt.Errorf("list files at %s: %w", sha, err)
+	}
+	saved := x.walk
+	x.walk = w
+	defer func() { x.walk = saved }()
+	memo := map[string]blobInfo{}
+	for _, f := range files {
+		def, ok := NameFromPath(w.cfg.Root, w.cfg.Extensions, f.Path)
+		if !ok {
+			continue
+		}
+		w.files[f.Path] = f.Blob
+		info, err := x.info(ctx, f.Blob, f.Path, def, memo)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case info.valid:
+			x.name(f.Path, info.name)
+		default:
+			// A broken file keeps serving the prompt its path names by
+			// default, if that prompt has a current version.
+			x.mu.RLock()
+			_, current := x.open[def]
+			x.mu.RUnlock()
+			if current {
+				x.name(f.Path, def)
+			}
+		}
+	}
+	return w, nil
+}
+
+// lookup returns the number and first commit of the named prompt's content
+// with checksum; 0 when the history has no such version.
+func (x *index) lookup(name, checksum string) (int, *Commit) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n, ok := x.byContent[name+"\x00"+checksum]
+	if !ok {
+		return 0, nil
+	}
+	c := x.versions[name][n-1].Commit
+	return n, &c
+}
+
+// current returns the version current at the indexed head, if any.
+func (x *index) current(name string) (Version, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	s, ok := x.open[name]
+	if !ok {
+		return Version{}, false
+	}
+	return x.versions[name][s.Version-1], true
+}
+
+// list returns the versions of the named prompt, oldest first.
+func (x *index) list(name string) []Version {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return append([]Version(nil), x.versions[name]...)
+}
+
+// seq returns the sequence number of an indexed commit, 0 if not indexed.
+func (x *index) seq(sha string) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.seqOf[sha]
+}
+
+// sha returns the indexed commit with sequence number seq.
+func (x *index) sha(seq int) string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if seq < 1 || seq > len(x.commits) {
+		return ""
+	}
+	return x.commits[seq-1]
+}
+
+func (x *index) statsNow() IndexStats {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	st := IndexStats{Commits: len(x.commits), CommitsWalked: x.walked.Load(), BlobsParsed: x.parsed.Load(),
+		Rewrites: x.rewrites.Load(), LastUpdate: x.last, LastUpdateSize: x.lastSize}
+	for _, vs := range x.versions {
+		st.Versions += len(vs)
+	}
+	return st
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
