@@ -12,12 +12,12 @@ import (
 // IndexStats counts what the history index did, for /v1/status, metrics and
 // tests (which assert on counters, never on time).
 type IndexStats struct {
-	Commits        int           `json:"commits"`         // indexed commits
-	Versions       int           `json:"versions"`        // versions of all prompts
-	CommitsWalked  int64         `json:"commits_walked"`  // commits diffed since start
-	BlobsParsed    int64         `json:"blobs_parsed"`    // blobs parsed since start
-	Rewrites       int64         `json:"rewrites"`        // history rewrites handled since start
-	LastUpdate     time.Duration `json:"last_update_ns"`  // duration of the last update that indexed commits
+	Commits        int           `json:"commits"`        // indexed commits
+	Versions       int           `json:"versions"`       // versions of all prompts
+	CommitsWalked  int64         `json:"commits_walked"` // commits diffed since start
+	BlobsParsed    int64         `json:"blobs_parsed"`   // blobs parsed since start
+	Rewrites       int64         `json:"rewrites"`       // history rewrites handled since start
+	LastUpdate     time.Duration `json:"last_update_ns"` // duration of the last update that indexed commits
 	LastUpdateSize int           `json:"last_update_commits"`
 }
 
@@ -498,4 +498,3 @@ func sortedSet(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
-

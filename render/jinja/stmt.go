@@ -46,6 +46,7 @@ type forStmt struct {
 	recursive bool
 	body      *nodes.Wrapper
 	orElse    *nodes.Wrapper
+	assigns   bool // the body assigns names: a fresh scope per iteration
 }
 
 func (s *forStmt) String() string { return "for" }
