@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -65,6 +66,9 @@ func ErrorCode(err error) string {
 	if errors.As(err, &c) {
 		return c.ErrorCode()
 	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return ETIMEOUT
+	}
 	return EINTERNAL
 }
 
@@ -81,6 +85,9 @@ func ErrorMessage(err error) string {
 	var c interface{ ErrorCode() string }
 	if errors.As(err, &c) {
 		return err.Error()
+	}
+	if ErrorCode(err) == ETIMEOUT {
+		return "the operation ran out of time"
 	}
 	return "internal error"
 }

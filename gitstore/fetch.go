@@ -1,0 +1,230 @@
+package gitstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/promptreg/promptreg/registry"
+)
+
+// Fetch brings the clone up to date with the remote: every branch and tag,
+// moved tags and force-pushed branches followed, deleted ones removed. The
+// first Fetch of a new clone is the initial (full, never shallow) clone.
+//
+// It first lists the remote's refs without locking out readers and returns
+// at once when they match the clone's; only when something changed does it
+// fetch under the write lock. Errors: EUNAVAILABLE when the remote cannot be
+// reached or refuses the credentials (the clone keeps what it had),
+// ETIMEOUT when ctx expires.
+func (s *Store) Fetch(ctx context.Context) error {
+	select {
+	case s.fetching <- struct{}{}:
+		defer func() { <-s.fetching }()
+	case <-ctx.Done():
+		return ctxErr(ctx, "fetch origin")
+	}
+	start := time.Now()
+
+	local, err := s.localRefs()
+	if err != nil {
+		return err
+	}
+	remote, err := s.lsRemote(ctx)
+	if err != nil {
+		return s.fetchError(ctx, err)
+	}
+	if sameRefs(local, remote) {
+		s.log.Debug("git fetch: up to date", "elapsed", time.Since(start))
+		return nil
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	err = s.repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: git.DefaultRemoteName,
+		RemoteURL:  s.url,
+		RefSpecs:   refSpecs,
+		Auth:       s.auth,
+		Tags:       git.NoTags, // the refs/tags/* refspec brings them all
+		Prune:      true,
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, git.NoErrAlreadyUpToDate):
+		err = nil
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		s.log.Warn("git fetch: the remote has no branches or tags; keeping the clone as it is")
+		err = nil
+	}
+	if err != nil {
+		s.cleanTemp()
+		if werr := warm(s.st); werr != nil {
+			s.log.Error("git fetch: reload pack indexes", "err", werr)
+		}
+		return s.fetchError(ctx, err)
+	}
+	s.maybeRepack()
+	if err := warm(s.st); err != nil {
+		return internal("fetch origin: reload pack indexes", err)
+	}
+	if len(local) == 0 {
+		s.log.Info("git clone fetched", "refs", len(remote), "elapsed", time.Since(start))
+	} else {
+		s.log.Debug("git fetch: updated", "refs", len(remote), "elapsed", time.Since(start))
+	}
+	return nil
+}
+
+// lsRemote lists the remote's branches and tags (unpeeled) without touching
+// the clone, so it needs no lock.
+func (s *Store) lsRemote(ctx context.Context) (map[string]string, error) {
+	r := git.NewRemote(nil, remoteConfig(s.url))
+	refs, err := r.ListContext(ctx, &git.ListOptions{Auth: s.auth, PeelingOption: git.IgnorePeeled})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(refs))
+	for _, ref := range refs {
+		if !servedRef(ref.Name()) {
+			continue
+		}
+		if ref.Type() != plumbing.HashReference {
+			out[ref.Name().String()] = "symbolic" // never equal to a local sha: fetch
+			continue
+		}
+		out[ref.Name().String()] = ref.Hash().String()
+	}
+	return out, nil
+}
+
+// localRefs returns the clone's branches and tags, unpeeled.
+func (s *Store) localRefs() (map[string]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	refs, err := listRefs(s.st)
+	if err != nil {
+		return nil, internal("read refs", err)
+	}
+	out := make(map[string]string, len(refs))
+	for _, ref := range refs {
+		out[ref.Name().String()] = ref.Hash().String()
+	}
+	return out, nil
+}
+
+func sameRefs(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// fetchError turns an error of the transport or the fetch into EUNAVAILABLE
+// (ETIMEOUT when ctx expired) with a message that says what went wrong and
+// never holds a credential.
+func (s *Store) fetchError(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return &registry.Error{Code: registry.ETIMEOUT, Message: fmt.Sprintf("fetch origin: %v", cerr), Err: scrub(err, s.secrets)}
+	}
+	var why string
+	switch {
+	case errors.Is(err, transport.ErrAuthenticationRequired) && s.auth == nil:
+		why = "authentication required (set a token or an ssh key)"
+	case errors.Is(err, transport.ErrAuthenticationRequired),
+		errors.Is(err, transport.ErrAuthorizationFailed),
+		errors.Is(err, transport.ErrInvalidAuthMethod):
+		why = "authentication failed (check the token or key)"
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		why = "repository not found"
+	default:
+		why = "remote unreachable"
+	}
+	err = scrub(err, s.secrets)
+	s.log.Warn("git fetch failed", "reason", why, "err", err)
+	return &registry.Error{
+		Code:    registry.EUNAVAILABLE,
+		Message: fmt.Sprintf("fetch origin %s: %s", s.display, why),
+		Err:     err,
+	}
+}
+
+// maybeRepack repacks the clone into one pack when it has more than
+// maxPacks (every fetch that brings objects adds one, and go-git never
+// consolidates them). A failure is logged, not returned: the clone is still
+// complete. Called under the write lock.
+func (s *Store) maybeRepack() {
+	packs, err := s.st.ObjectPacks()
+	if err != nil || len(packs) <= s.maxPacks {
+		return
+	}
+	start := time.Now()
+	err = s.repo.RepackObjects(&git.RepackConfig{})
+	// RepackObjects deletes the old packs but leaves them in go-git's
+	// in-memory index: forget it, warm reloads it from disk.
+	s.st.Reindex()
+	if err != nil {
+		s.cleanTemp()
+		s.log.Error("git repack failed", "packs", len(packs), "err", err)
+		return
+	}
+	s.log.Info("git clone repacked", "packs", len(packs), "elapsed", time.Since(start))
+}
+
+// cleanTemp removes the temporary pack files an interrupted fetch or repack
+// leaves (go-git does not remove them on error). Called under the write
+// lock.
+func (s *Store) cleanTemp() {
+	tmps, _ := filepath.Glob(filepath.Join(s.path, "objects", "pack", "tmp_*"))
+	for _, p := range tmps {
+		os.Remove(p)
+	}
+}
+
+// listRefs returns the branches and tags (refs/heads/*, refs/tags/*) of the
+// storage, unpeeled.
+func listRefs(st *filesystem.Storage) ([]*plumbing.Reference, error) {
+	iter, err := st.IterReferences()
+	if err != nil {
+		return nil, err
+	}
+	defer iter.Close()
+	var refs []*plumbing.Reference
+	err = iter.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() == plumbing.HashReference && servedRef(ref.Name()) {
+			refs = append(refs, ref)
+		}
+		return nil
+	})
+	return refs, err
+}
+
+// servedRef reports whether name is a branch or a tag.
+func servedRef(name plumbing.ReferenceName) bool {
+	return strings.HasPrefix(name.String(), "refs/heads/") || strings.HasPrefix(name.String(), "refs/tags/")
+}
+
+var errClosed = registry.Errorf(registry.EUNAVAILABLE, "git clone closed")
