@@ -32,6 +32,7 @@ func (s *Server) registerPromptRoutes(g *echo.Group) {
 	g.HEAD("/prompts", s.listPrompts)
 	g.GET("/prompts/*", s.getPrompt)
 	g.HEAD("/prompts/*", s.getPrompt)
+	g.POST("/prompts/*", s.postPrompt)
 }
 
 // selection is what a read asks for: an env or ref (Selector), or a

@@ -43,6 +43,9 @@ type Registry interface {
 // Options configures a Server.
 type Options struct {
 	Registry Registry
+	// Renderer renders prompts for POST /v1/prompts/{name}/render; nil
+	// disables the route.
+	Renderer registry.Renderer
 	// AdminKey authorises the admin routes (and the webhook when no
 	// WebhookSecret is set). Empty: admin routes answer 401.
 	AdminKey string
@@ -58,6 +61,7 @@ type Options struct {
 // Server is the HTTP API server.
 type Server struct {
 	reg           Registry
+	renderer      registry.Renderer
 	adminKey      string
 	webhookSecret string
 	log           *slog.Logger
@@ -75,6 +79,7 @@ type Server struct {
 func New(opts Options) *Server {
 	s := &Server{
 		reg:           opts.Registry,
+		renderer:      opts.Renderer,
 		adminKey:      opts.AdminKey,
 		webhookSecret: opts.WebhookSecret,
 		log:           opts.Logger,

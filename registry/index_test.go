@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/promptreg/promptreg/internal/memsource"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
 	"github.com/promptreg/promptreg/sqlite"
@@ -21,7 +22,7 @@ func openDB(t *testing.T, path string) *sqlite.Store {
 	return db
 }
 
-func newHistoryRegistry(t *testing.T, src *memSource, db *sqlite.Store) *registry.Registry {
+func newHistoryRegistry(t *testing.T, src *memsource.Source, db *sqlite.Store) *registry.Registry {
 	t.Helper()
 	return registry.New(registry.Options{Source: src, Parser: render.Parser{}, History: db, HistorySource: src})
 }
@@ -45,16 +46,16 @@ func versionsOf(t *testing.T, r *registry.Registry, name string) []string {
 }
 
 func TestHistoryNumbersContent(t *testing.T) {
-	src := newMemSource()
+	src := memsource.New()
 	db := openDB(t, filepath.Join(t.TempDir(), "db"))
-	c1 := src.commit(main, map[string]string{"a.prompt": "one", "b.prompt": "b"})
-	src.commit(main, map[string]string{"a.prompt": "two", "b.prompt": "b"})
-	src.commit(main, map[string]string{"a.prompt": "one", "b.prompt": "b"})                                            // revert
-	src.commit(main, map[string]string{"a.prompt": "broken {% if %}", "b.prompt": "b"})                                // broken: no version
-	src.commit(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "a.prompt": "one"})                  // b renamed with new content
-	src.commit(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "a.prompt": "one", "c.prompt": "c"}) // unrelated
-	src.commit(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "c.prompt": "c"})                    // a deleted
-	src.commit(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "c.prompt": "c", "a.prompt": "two"}) // a re-created as v2
+	c1 := src.Add(main, map[string]string{"a.prompt": "one", "b.prompt": "b"})
+	src.Add(main, map[string]string{"a.prompt": "two", "b.prompt": "b"})
+	src.Add(main, map[string]string{"a.prompt": "one", "b.prompt": "b"})                                            // revert
+	src.Add(main, map[string]string{"a.prompt": "broken {% if %}", "b.prompt": "b"})                                // broken: no version
+	src.Add(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "a.prompt": "one"})                  // b renamed with new content
+	src.Add(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "a.prompt": "one", "c.prompt": "c"}) // unrelated
+	src.Add(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "c.prompt": "c"})                    // a deleted
+	src.Add(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "c.prompt": "c", "a.prompt": "two"}) // a re-created as v2
 	r := newHistoryRegistry(t, src, db)
 	mustSync(t, r)
 
@@ -92,11 +93,11 @@ func TestHistoryNumbersContent(t *testing.T) {
 }
 
 func TestHistoryRestartDoesNotRewalk(t *testing.T) {
-	src := newMemSource()
+	src := memsource.New()
 	path := filepath.Join(t.TempDir(), "db")
 	db := openDB(t, path)
 	for i := 0; i < 20; i++ {
-		src.commit(main, map[string]string{"a.prompt": strings.Repeat("x", i+1)})
+		src.Add(main, map[string]string{"a.prompt": strings.Repeat("x", i+1)})
 	}
 	r := newHistoryRegistry(t, src, db)
 	mustSync(t, r)
@@ -111,7 +112,7 @@ func TestHistoryRestartDoesNotRewalk(t *testing.T) {
 	if st := r2.IndexStats(); st.CommitsWalked != 0 || st.Commits != 20 || st.Versions != 20 {
 		t.Errorf("restart stats = %+v, want nothing walked and the index loaded", st)
 	}
-	src.commit(main, map[string]string{"a.prompt": "new"})
+	src.Add(main, map[string]string{"a.prompt": "new"})
 	mustSync(t, r2)
 	if st := r2.IndexStats(); st.CommitsWalked != 1 {
 		t.Errorf("one new commit walked %d, want 1", st.CommitsWalked)
@@ -122,17 +123,17 @@ func TestHistoryRestartDoesNotRewalk(t *testing.T) {
 }
 
 func TestHistoryForcePush(t *testing.T) {
-	src := newMemSource()
+	src := memsource.New()
 	db := openDB(t, filepath.Join(t.TempDir(), "db"))
-	base := src.commit(main, map[string]string{"a.prompt": "one"})
-	src.commit(main, map[string]string{"a.prompt": "two"})
-	src.commit(main, map[string]string{"a.prompt": "three"})
+	base := src.Add(main, map[string]string{"a.prompt": "one"})
+	src.Add(main, map[string]string{"a.prompt": "two"})
+	src.Add(main, map[string]string{"a.prompt": "three"})
 	r := newHistoryRegistry(t, src, db)
 	mustSync(t, r)
 
 	// Rewrite: reset main to base and commit other content.
-	src.refs[main] = base
-	src.commit(main, map[string]string{"a.prompt": "four"})
+	src.SetRef(main, base)
+	src.Add(main, map[string]string{"a.prompt": "four"})
 	mustSync(t, r)
 	st := r.IndexStats()
 	if st.Rewrites != 1 || st.Commits != 2 {
@@ -154,13 +155,13 @@ func TestHistoryForcePush(t *testing.T) {
 }
 
 func TestLastKnownGoodAfterRestart(t *testing.T) {
-	src := newMemSource()
+	src := memsource.New()
 	path := filepath.Join(t.TempDir(), "db")
-	src.commit(main, map[string]string{"a.prompt": "good {{ x }}"})
+	src.Add(main, map[string]string{"a.prompt": "good {{ x }}"})
 	r := newHistoryRegistry(t, src, openDB(t, path))
 	mustSync(t, r)
 	good := get(t, r, registry.Selector{}, "a")
-	src.commit(main, map[string]string{"a.prompt": "broken {% if %}"})
+	src.Add(main, map[string]string{"a.prompt": "broken {% if %}"})
 
 	// A fresh process that never served the good version still does.
 	r2 := newHistoryRegistry(t, src, openDB(t, path))
@@ -172,17 +173,17 @@ func TestLastKnownGoodAfterRestart(t *testing.T) {
 }
 
 func TestPromotionLedger(t *testing.T) {
-	src := newMemSource()
+	src := memsource.New()
 	db := openDB(t, filepath.Join(t.TempDir(), "db"))
 	cfg := "environments: {production: refs/tags/production}\n"
-	v1 := src.commit(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "one"})
-	src.refs["refs/tags/production"] = v1
-	v2 := src.commit(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "two"})
+	v1 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "one"})
+	src.SetRef("refs/tags/production", v1)
+	v2 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "two"})
 	r := newHistoryRegistry(t, src, db)
 	if err := r.SyncFor(context.Background(), registry.Cause{Via: "start"}); err != nil {
 		t.Fatal(err)
 	}
-	src.refs["refs/tags/production"] = v2
+	src.SetRef("refs/tags/production", v2)
 	if err := r.SyncFor(context.Background(), registry.Cause{Via: "webhook", Delivery: "d-1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -55,3 +55,33 @@ type SnapshotCache interface {
 	// Add adds s and reports whether an older snapshot was evicted.
 	Add(sha string, s *Snapshot) (evicted bool)
 }
+
+// RenderRequest is what a render is asked for.
+type RenderRequest struct {
+	// Variables is a JSON object; nil is {}.
+	Variables []byte
+	// Undefined overrides the prompt's handling of missing variables:
+	// "strict", "lenient", or "" for the prompt's own (default strict).
+	Undefined string
+}
+
+// Rendered is a rendered prompt version.
+type Rendered struct {
+	Name     string    `json:"name"`
+	Version  int       `json:"version,omitempty"`
+	Checksum string    `json:"checksum"`
+	Format   string    `json:"format"`
+	Text     *string   `json:"text,omitempty"`     // text prompts
+	Messages []Message `json:"messages,omitempty"` // chat prompts
+}
+
+// Renderer renders prompt versions (render.Renderer).
+type Renderer interface {
+	// Render renders entry e of snapshot s, whose prompts its partials
+	// resolve to. Errors: EINVALID for variables that are not a JSON
+	// object; EUNPROCESSABLE for variables the input schema rejects,
+	// missing variables under strict rendering (Details lists them) and
+	// templates that fail or exceed a limit while rendering; ETIMEOUT when
+	// ctx ends first.
+	Render(ctx context.Context, s *Snapshot, e *Entry, req RenderRequest) (*Rendered, error)
+}

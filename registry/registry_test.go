@@ -5,162 +5,16 @@ import (
 	"fmt"
 	"os/exec"
 	"reflect"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/promptreg/promptreg/internal/memsource"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
 )
 
-// memSource is an in-memory registry.Source: each commit is a map of paths
-// to contents. It stands in for the Git store so that snapshot semantics can
-// be tested commit by commit; the end-to-end tests use real repositories.
-type memSource struct {
-	mu      sync.Mutex
-	commits map[string]map[string]string
-	parents map[string]string
-	refs    map[string]string
-	n       int
-	fetches int
-	fail    error
-}
-
-func newMemSource() *memSource {
-	return &memSource{commits: map[string]map[string]string{}, parents: map[string]string{}, refs: map[string]string{}}
-}
-
-// commit records files as a new commit on ref and returns its sha.
-func (m *memSource) commit(ref string, files map[string]string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.n++
-	sha := registry.Checksum([]byte(fmt.Sprint(m.n)))[:40]
-	m.commits[sha] = files
-	m.parents[sha] = m.refs[ref]
-	m.refs[ref] = sha
-	return sha
-}
-
-func (m *memSource) FirstParents(_ context.Context, head string, stop func(string) bool) ([]string, string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var chain []string
-	for sha := head; sha != ""; sha = m.parents[sha] {
-		if stop != nil && stop(sha) {
-			return chain, sha, nil
-		}
-		chain = append(chain, sha)
-	}
-	return chain, "", nil
-}
-
-func (m *memSource) Diff(_ context.Context, from, to, dir string) ([]registry.Change, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	a, b := m.commits[from], m.commits[to]
-	var out []registry.Change
-	for p, c := range b {
-		if a[p] != c {
-			out = append(out, registry.Change{Path: p, Blob: registry.Checksum([]byte(c)), Size: int64(len(c))})
-		}
-	}
-	for p := range a {
-		if _, ok := b[p]; !ok {
-			out = append(out, registry.Change{Path: p})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
-}
-
-func (m *memSource) Tagger(context.Context, string) (*registry.Signature, error) { return nil, nil }
-
-func (m *memSource) FetchRef(_ context.Context, ref string) (string, error) {
-	return "", registry.Errorf(registry.ENOTFOUND, "no ref %s", ref)
-}
-
-func (m *memSource) Fetch(context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.fetches++
-	return m.fail
-}
-
-func (m *memSource) Refs(context.Context) (map[string]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]string{}
-	for k, v := range m.refs {
-		out[k] = v
-	}
-	return out, nil
-}
-
-func (m *memSource) ResolveCommit(_ context.Context, prefix string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var found []string
-	for sha := range m.commits {
-		if strings.HasPrefix(sha, prefix) {
-			found = append(found, sha)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return "", registry.Errorf(registry.ENOTFOUND, "no commit %s", prefix)
-	case 1:
-		return found[0], nil
-	}
-	return "", registry.Errorf(registry.EINVALID, "ambiguous %s", prefix)
-}
-
-func (m *memSource) Commit(_ context.Context, sha string) (registry.Commit, error) {
-	if _, ok := m.commits[sha]; !ok {
-		return registry.Commit{}, registry.Errorf(registry.ENOTFOUND, "no commit %s", sha)
-	}
-	return registry.Commit{SHA: sha, Author: "a", Email: "a@x", Time: time.Unix(1700000000, 0).UTC(), Message: "m"}, nil
-}
-
-func (m *memSource) ListFiles(_ context.Context, sha, dir string) ([]registry.FileRef, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []registry.FileRef
-	for p, c := range m.commits[sha] {
-		if dir == "" || strings.HasPrefix(p, dir+"/") {
-			out = append(out, registry.FileRef{Path: p, Blob: registry.Checksum([]byte(c)), Size: int64(len(c))})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
-}
-
-func (m *memSource) ReadFile(_ context.Context, sha, path string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c, ok := m.commits[sha][path]
-	if !ok {
-		return nil, registry.Errorf(registry.ENOTFOUND, "no file %s", path)
-	}
-	return []byte(c), nil
-}
-
-func (m *memSource) ReadBlob(_ context.Context, blob string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, files := range m.commits {
-		for _, c := range files {
-			if registry.Checksum([]byte(c)) == blob {
-				return []byte(c), nil
-			}
-		}
-	}
-	return nil, registry.Errorf(registry.ENOTFOUND, "no blob %s", blob)
-}
-
-func newRegistry(src *memSource) *registry.Registry {
+func newRegistry(src *memsource.Source) *registry.Registry {
 	return registry.New(registry.Options{Source: src, Parser: render.Parser{}})
 }
 
@@ -187,7 +41,7 @@ func get(t *testing.T, r *registry.Registry, sel registry.Selector, name string)
 const main = "refs/heads/main"
 
 func TestNotReadyBeforeSync(t *testing.T) {
-	r := newRegistry(newMemSource())
+	r := newRegistry(memsource.New())
 	if _, _, err := r.Resolve(context.Background(), registry.Selector{}); registry.ErrorCode(err) != registry.EUNAVAILABLE {
 		t.Errorf("Resolve before sync: %v, want EUNAVAILABLE", err)
 	}
@@ -197,8 +51,8 @@ func TestNotReadyBeforeSync(t *testing.T) {
 }
 
 func TestETagIsTheChecksumOfTheFile(t *testing.T) {
-	src := newMemSource()
-	src.commit(main, map[string]string{"a.prompt": "hello {{ x }}"})
+	src := memsource.New()
+	src.Add(main, map[string]string{"a.prompt": "hello {{ x }}"})
 	r := newRegistry(src)
 	mustSync(t, r)
 	e := get(t, r, registry.Selector{}, "a")
@@ -207,7 +61,7 @@ func TestETagIsTheChecksumOfTheFile(t *testing.T) {
 		t.Errorf("etag, checksum = %s, %s; want %q", e.ETag, e.Prompt.Checksum, sum)
 	}
 	// The same bytes at another commit give the same entity tag.
-	src.commit(main, map[string]string{"a.prompt": "hello {{ x }}", "b.prompt": "b"})
+	src.Add(main, map[string]string{"a.prompt": "hello {{ x }}", "b.prompt": "b"})
 	mustSync(t, r)
 	if got := get(t, r, registry.Selector{}, "a").ETag; got != e.ETag {
 		t.Errorf("etag after an unrelated commit = %s, want %s", got, e.ETag)
@@ -215,13 +69,13 @@ func TestETagIsTheChecksumOfTheFile(t *testing.T) {
 }
 
 func TestLastKnownGood(t *testing.T) {
-	src := newMemSource()
-	src.commit(main, map[string]string{"a.prompt": "good {{ x }}", "b.prompt": "b"})
+	src := memsource.New()
+	src.Add(main, map[string]string{"a.prompt": "good {{ x }}", "b.prompt": "b"})
 	r := newRegistry(src)
 	mustSync(t, r)
 	good := get(t, r, registry.Selector{}, "a")
 
-	src.commit(main, map[string]string{"a.prompt": "broken {% if %}", "b.prompt": "b2"})
+	src.Add(main, map[string]string{"a.prompt": "broken {% if %}", "b.prompt": "b2"})
 	mustSync(t, r)
 	stale := get(t, r, registry.Selector{}, "a")
 	if stale.ETag != good.ETag || string(stale.Body) != string(good.Body) {
@@ -242,19 +96,19 @@ func TestLastKnownGood(t *testing.T) {
 	}
 
 	// Still broken at the next commit: still the last good version.
-	src.commit(main, map[string]string{"a.prompt": "broken {% if %}", "b.prompt": "b3"})
+	src.Add(main, map[string]string{"a.prompt": "broken {% if %}", "b.prompt": "b3"})
 	mustSync(t, r)
 	if e := get(t, r, registry.Selector{}, "a"); e.ETag != good.ETag || e.Stale == "" {
 		t.Errorf("second broken commit: etag %s stale %q", e.ETag, e.Stale)
 	}
 	// Fixed: served fresh, not stale.
-	src.commit(main, map[string]string{"a.prompt": "fixed", "b.prompt": "b3"})
+	src.Add(main, map[string]string{"a.prompt": "fixed", "b.prompt": "b3"})
 	mustSync(t, r)
 	if e := get(t, r, registry.Selector{}, "a"); e.Stale != "" || e.Prompt.Template != "fixed" {
 		t.Errorf("fixed commit: stale %q template %q", e.Stale, e.Prompt.Template)
 	}
 	// Deleted: gone, not kept.
-	src.commit(main, map[string]string{"b.prompt": "b3"})
+	src.Add(main, map[string]string{"b.prompt": "b3"})
 	mustSync(t, r)
 	s, _, _ := r.Resolve(context.Background(), registry.Selector{})
 	if _, ok := s.Get("a"); ok {
@@ -263,11 +117,11 @@ func TestLastKnownGood(t *testing.T) {
 }
 
 func TestDuplicateNamesKeepTheLastGoodVersion(t *testing.T) {
-	src := newMemSource()
-	src.commit(main, map[string]string{"a.prompt": "one"})
+	src := memsource.New()
+	src.Add(main, map[string]string{"a.prompt": "one"})
 	r := newRegistry(src)
 	mustSync(t, r)
-	src.commit(main, map[string]string{"a.prompt": "one", "other.prompt": "---\nname: a\n---\ntwo"})
+	src.Add(main, map[string]string{"a.prompt": "one", "other.prompt": "---\nname: a\n---\ntwo"})
 	mustSync(t, r)
 	e := get(t, r, registry.Selector{}, "a")
 	if e.Prompt.Template != "one" || !strings.Contains(e.Stale, "also claimed") {
@@ -280,8 +134,8 @@ func TestDuplicateNamesKeepTheLastGoodVersion(t *testing.T) {
 }
 
 func TestPartials(t *testing.T) {
-	src := newMemSource()
-	src.commit(main, map[string]string{
+	src := memsource.New()
+	src.Add(main, map[string]string{
 		"p/safety.prompt": "Be safe, {{ user }}.",
 		"a.prompt":        "{% include \"p/safety\" %} {{ q }}",
 		"plain.prompt":    "x",
@@ -300,7 +154,7 @@ func TestPartials(t *testing.T) {
 		t.Error("etag of a prompt with partials must cover the partials")
 	}
 	// Editing the partial changes the including prompt's ETag, not its checksum.
-	src.commit(main, map[string]string{
+	src.Add(main, map[string]string{
 		"p/safety.prompt": "Be very safe, {{ user }}.",
 		"a.prompt":        "{% include \"p/safety\" %} {{ q }}",
 		"plain.prompt":    "x",
@@ -332,8 +186,8 @@ func TestPartialProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := newMemSource()
-			src.commit(main, tt.files)
+			src := memsource.New()
+			src.Add(main, tt.files)
 			r := newRegistry(src)
 			mustSync(t, r)
 			s, _, _ := r.Resolve(context.Background(), registry.Selector{})
@@ -352,13 +206,13 @@ func TestPartialProblems(t *testing.T) {
 }
 
 func TestEnvironmentsAndRefs(t *testing.T) {
-	src := newMemSource()
+	src := memsource.New()
 	cfg := "environments:\n  production: refs/tags/production\n  staging: staging\n"
-	v1 := src.commit(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v1"})
-	src.refs["refs/tags/production"] = v1
-	src.commit(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v2"})
-	src.refs["refs/heads/staging"] = src.refs[main]
-	src.refs["refs/tags/canary"] = v1
+	v1 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v1"})
+	src.SetRef("refs/tags/production", v1)
+	src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v2"})
+	src.SetRef("refs/heads/staging", src.Ref(main))
+	src.SetRef("refs/tags/canary", v1)
 	r := newRegistry(src)
 	mustSync(t, r)
 
@@ -399,7 +253,7 @@ func TestEnvironmentsAndRefs(t *testing.T) {
 	}
 
 	// Moving the production tag is picked up by the next sync.
-	src.refs["refs/tags/production"] = src.refs[main]
+	src.SetRef("refs/tags/production", src.Ref(main))
 	mustSync(t, r)
 	if got := get(t, r, registry.Selector{Env: "production"}, "a").Prompt.Template; got != "v2" {
 		t.Errorf("after moving the tag production serves %q, want v2", got)
@@ -407,11 +261,11 @@ func TestEnvironmentsAndRefs(t *testing.T) {
 }
 
 func TestDefaultEnvironment(t *testing.T) {
-	src := newMemSource()
+	src := memsource.New()
 	cfg := "environments: {production: refs/tags/production}\ndefault_environment: production\n"
-	v1 := src.commit(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v1"})
-	src.refs["refs/tags/production"] = v1
-	src.commit(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v2"})
+	v1 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v1"})
+	src.SetRef("refs/tags/production", v1)
+	src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v2"})
 	r := newRegistry(src)
 	mustSync(t, r)
 	if got := get(t, r, registry.Selector{}, "a").Prompt.Template; got != "v1" {
@@ -420,11 +274,11 @@ func TestDefaultEnvironment(t *testing.T) {
 }
 
 func TestFetchFailureKeepsServing(t *testing.T) {
-	src := newMemSource()
-	src.commit(main, map[string]string{"a.prompt": "v1"})
+	src := memsource.New()
+	src.Add(main, map[string]string{"a.prompt": "v1"})
 	r := newRegistry(src)
 	mustSync(t, r)
-	src.fail = registry.Errorf(registry.EUNAVAILABLE, "remote gone")
+	src.SetFetchError(registry.Errorf(registry.EUNAVAILABLE, "remote gone"))
 	if err := r.Sync(context.Background()); registry.ErrorCode(err) != registry.EUNAVAILABLE {
 		t.Errorf("Sync with the remote gone = %v, want EUNAVAILABLE", err)
 	}
@@ -436,8 +290,8 @@ func TestFetchFailureKeepsServing(t *testing.T) {
 }
 
 func TestWatchCoalescesTriggers(t *testing.T) {
-	src := newMemSource()
-	src.commit(main, map[string]string{"a.prompt": "v1"})
+	src := memsource.New()
+	src.Add(main, map[string]string{"a.prompt": "v1"})
 	r := newRegistry(src)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -446,7 +300,7 @@ func TestWatchCoalescesTriggers(t *testing.T) {
 	for !r.Ready() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	src.commit(main, map[string]string{"a.prompt": "v2"})
+	src.Add(main, map[string]string{"a.prompt": "v2"})
 	for i := 0; i < 100; i++ {
 		r.Trigger(registry.Cause{Via: "test"})
 	}
@@ -459,10 +313,8 @@ func TestWatchCoalescesTriggers(t *testing.T) {
 	}
 	cancel()
 	<-done
-	src.mu.Lock()
-	defer src.mu.Unlock()
-	if src.fetches < 2 || src.fetches > 3 {
-		t.Errorf("fetches = %d, want 100 triggers coalesced into one or two syncs after the first", src.fetches)
+	if n := src.Fetches(); n < 2 || n > 3 {
+		t.Errorf("fetches = %d, want 100 triggers coalesced into one or two syncs after the first", n)
 	}
 }
 

@@ -120,7 +120,7 @@ func (m *Serve) Run(ctx context.Context) error {
 		FetchTimeout: m.FetchTimeout, Logger: m.log.With("component", "registry"),
 	})
 	m.srv = httpapi.New(httpapi.Options{
-		Registry: m.reg, AdminKey: m.AdminKey, WebhookSecret: m.WebhookSecret,
+		Registry: m.reg, Renderer: render.NewRenderer(render.Options{}), AdminKey: m.AdminKey, WebhookSecret: m.WebhookSecret,
 		Logger: m.log.With("component", "http"),
 	})
 	if err := m.srv.Start(m.Addr); err != nil {
