@@ -160,7 +160,6 @@ func (m *Source) ReadBlob(_ context.Context, blob string) ([]byte, error) {
 	return nil, registry.Errorf(registry.ENOTFOUND, "no blob %s", blob)
 }
 
-
 // SetRef points ref (a full ref name) at sha.
 func (m *Source) SetRef(ref, sha string) {
 	m.mu.Lock()
