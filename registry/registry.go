@@ -235,7 +235,7 @@ func (r *Registry) buildState(ctx context.Context) (*state, error) {
 		return nil, err
 	}
 	for env, ref := range st.head.Config.Environments {
-		full, sha, ok := lookupRef(refs, ref)
+		full, sha, ok := LookupRef(refs, ref)
 		if !ok {
 			st.envErrs[env] = fmt.Sprintf("ref %q not found", ref)
 			continue
@@ -266,9 +266,10 @@ func (r *Registry) snapshotLine(ctx context.Context, sha, ref string, prev *Snap
 	return r.builder.build(ctx, sha, ref, prev)
 }
 
-// lookupRef finds ref among refs: a full name, or a short name tried as a
-// tag and then as a branch, the order Git itself resolves names in.
-func lookupRef(refs map[string]string, ref string) (full, sha string, ok bool) {
+// LookupRef finds ref among refs (full ref names → commits): a full name,
+// or a short name tried as a tag and then as a branch, the order Git itself
+// resolves names in.
+func LookupRef(refs map[string]string, ref string) (full, sha string, ok bool) {
 	if strings.HasPrefix(ref, "refs/") {
 		sha, ok = refs[ref]
 		return ref, sha, ok
@@ -318,7 +319,7 @@ func (r *Registry) Resolve(ctx context.Context, sel Selector) (*Snapshot, string
 		if err := validateRef(sel.Ref); err != nil {
 			return nil, "", err
 		}
-		if full, sha, ok := lookupRef(st.refs, sel.Ref); ok {
+		if full, sha, ok := LookupRef(st.refs, sel.Ref); ok {
 			s, err := r.onDemand(ctx, st, sha, full)
 			return s, full, err
 		}

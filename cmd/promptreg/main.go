@@ -76,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return exitOK
 	case "lint":
 		return runLint(ctx, args[1:], getenv, stdout, stderr)
+	case "render":
+		return runRender(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "promptreg %s\n", version)
 		return exitOK

@@ -151,3 +151,39 @@ func TestLint(t *testing.T) {
 		t.Errorf("lint of a missing folder = %d, want %d", code, exitUsage)
 	}
 }
+
+func TestRenderCommand(t *testing.T) {
+	repo := gittest.New(t)
+	repo.Write("greet.prompt", "system:\nYou greet.\n\nuser:\nHi, I am {{ name }}.")
+	repo.Write("text.j2", "Hello {{ name }}")
+	first := repo.Commit("first")
+	repo.Write("text.j2", "Bonjour {{ name }}")
+	repo.Commit("second")
+	vars := filepath.Join(t.TempDir(), "vars.json")
+	os.WriteFile(vars, []byte(`{"name":"Ada"}`), 0o644)
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"render", "text", "--repo", repo.Path(), "--vars", vars}, exitOK, "Bonjour Ada\n"},
+		{[]string{"render", "text", "--repo", repo.Path(), "--ref", first[:8], "--vars", vars}, exitOK, "Hello Ada\n"},
+		{[]string{"render", "greet", "--repo", repo.Path(), "--vars", vars}, exitOK, "system:\nYou greet.\n\nuser:\nHi, I am Ada.\n"},
+		{[]string{"render", "text", "--repo", repo.Path()}, exitProblems, ""},
+		{[]string{"render", "text", "--repo", repo.Path(), "--undefined", "lenient"}, exitOK, "Bonjour \n"},
+		{[]string{"render", "nope", "--repo", repo.Path()}, exitProblems, ""},
+		{[]string{"render", "text", "--repo", repo.Path(), "--ref", "nope"}, exitProblems, ""},
+		{[]string{"render"}, exitUsage, ""},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		if code := run(context.Background(), tt.args, getenvFrom(nil), strings.NewReader(""), &out, io.Discard); code != tt.code || out.String() != tt.want {
+			t.Errorf("%q: exit %d output %q, want %d %q", tt.args, code, out.String(), tt.code, tt.want)
+		}
+	}
+	var out bytes.Buffer
+	run(context.Background(), []string{"render", "text", "--repo", repo.Path(), "--json", "--vars", "-"}, getenvFrom(nil), strings.NewReader(`{"name":"Bo"}`), &out, io.Discard)
+	if !strings.Contains(out.String(), `"text": "Bonjour Bo"`) {
+		t.Errorf("--json output = %s", out.String())
+	}
+}
