@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/promptreg/promptreg/internal/gittest"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/sqlite"
 )
 
 const (
@@ -51,8 +53,13 @@ func newEnv(t *testing.T, webhookSecret string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	reg := &countingRegistry{Registry: registry.New(registry.Options{Source: store, Parser: render.Parser{}})}
-	s := httpapi.New(httpapi.Options{Registry: reg, AdminKey: adminKey, WebhookSecret: webhookSecret})
+	db, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "promptreg.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	reg := &countingRegistry{Registry: registry.New(registry.Options{Source: store, Parser: render.Parser{}, History: db, HistorySource: store})}
+	s := httpapi.New(httpapi.Options{Registry: reg, Renderer: render.NewRenderer(render.Options{}), AdminKey: adminKey, WebhookSecret: webhookSecret})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, repo: repo, reg: reg, srv: srv}
@@ -308,6 +315,11 @@ func TestBadRequests(t *testing.T) {
 		{"/v1/prompts/support/welcome/nope/raw/x", 404, registry.ENOTFOUND},
 		{"/v1/prompts/support/welcome/dependents", 404, registry.ENOTFOUND},
 		{"/v1/prompts/support/welcome/diff", 400, registry.EINVALID},
+		{"/v1/prompts/support/welcome/diff?from=1&to=99", 404, registry.ENOTFOUND},
+		{"/v1/prompts/support/welcome?version=99", 404, registry.ENOTFOUND},
+		{"/v1/prompts/nope/versions", 404, registry.ENOTFOUND},
+		{"/v1/prompts/support/welcome/versions?limit=0", 400, registry.EINVALID},
+		{"/v1/environments/nope/history", 404, registry.ENOTFOUND},
 		{"/v1/prompts/support/welcome?version=0", 400, registry.EINVALID},
 		{"/v1/prompts/support/welcome?checksum=xyz", 400, registry.EINVALID},
 		{"/v1/prompts?version=1", 400, registry.EINVALID},
@@ -483,5 +495,136 @@ func TestAdminSync(t *testing.T) {
 	}
 	if got := e.get("/v1/prompts/a/raw"); string(got.body) != "a" {
 		t.Errorf("after admin sync: %d %q", got.status, got.body)
+	}
+}
+
+func TestVersionsOverHTTP(t *testing.T) {
+	e := seeded(t)
+	v1 := e.get("/v1/prompts/summarize")
+	e.commit(map[string]string{"summarize.j2": "Summarize briefly: {{ text }}"})
+	e.sync()
+	e.commit(map[string]string{"summarize.j2": "Summarize: {{ text }}"}) // revert to v1
+	e.sync()
+
+	var p struct {
+		Version int `json:"version"`
+		Commit  struct {
+			SHA string `json:"sha"`
+		} `json:"commit"`
+	}
+	head := e.get("/v1/prompts/summarize")
+	json.Unmarshal(head.body, &p)
+	if p.Version != 1 || p.Commit.SHA == "" || head.header.Get("ETag") != v1.header.Get("ETag") || !bytes.Equal(head.body, v1.body) {
+		t.Errorf("after the revert: version %d, same body %v, etag %s (was %s)", p.Version, bytes.Equal(head.body, v1.body), head.header.Get("ETag"), v1.header.Get("ETag"))
+	}
+
+	var page struct {
+		Versions []struct {
+			Version      int      `json:"version"`
+			Current      bool     `json:"current"`
+			Environments []string `json:"environments"`
+			CurrentAt    []struct {
+				From  string `json:"from"`
+				Until string `json:"until"`
+			} `json:"current_at"`
+		} `json:"versions"`
+		Total int `json:"total"`
+	}
+	r := e.get("/v1/prompts/summarize/versions")
+	if err := json.Unmarshal(r.body, &page); err != nil || r.status != 200 {
+		t.Fatalf("versions = %d %s", r.status, r.body)
+	}
+	if page.Total != 2 || page.Versions[0].Version != 2 || page.Versions[1].Version != 1 || !page.Versions[1].Current || page.Versions[0].Current {
+		t.Errorf("versions = %+v", page)
+	}
+	if len(page.Versions[1].CurrentAt) != 2 || page.Versions[1].CurrentAt[1].Until != "" {
+		t.Errorf("v1 current_at = %+v, want two ranges, the last open", page.Versions[1].CurrentAt)
+	}
+	if envs := page.Versions[1].Environments; len(envs) != 1 || envs[0] != "production" {
+		t.Errorf("v1 environments = %v, want [production]", envs)
+	}
+
+	pinned := e.get("/v1/prompts/summarize/raw?version=2")
+	if string(pinned.body) != "Summarize briefly: {{ text }}" || !strings.Contains(pinned.header.Get("Cache-Control"), "immutable") {
+		t.Errorf("?version=2 = %q, cache-control %q", pinned.body, pinned.header.Get("Cache-Control"))
+	}
+	sum := sha256.Sum256([]byte("Summarize briefly: {{ text }}"))
+	if r := e.get("/v1/prompts/summarize/raw?checksum=" + hex.EncodeToString(sum[:])); string(r.body) != "Summarize briefly: {{ text }}" {
+		t.Errorf("?checksum = %d %q", r.status, r.body)
+	}
+	diff := e.get("/v1/prompts/summarize/diff?from=1&to=2", "Accept", "text/x-diff")
+	if !strings.Contains(string(diff.body), "-Summarize: {{ text }}") || !strings.Contains(string(diff.body), "+Summarize briefly: {{ text }}") {
+		t.Errorf("diff = %s", diff.body)
+	}
+
+	// A deleted prompt keeps its versions.
+	e.commit(map[string]string{"summarize.j2": ""})
+	e.sync()
+	if r := e.get("/v1/prompts/summarize"); r.status != 404 {
+		t.Errorf("deleted prompt = %d, want 404", r.status)
+	}
+	if r := e.get("/v1/prompts/summarize/raw?version=1"); r.status != 200 || string(r.body) != "Summarize: {{ text }}" {
+		t.Errorf("deleted prompt's version 1 = %d %q", r.status, r.body)
+	}
+}
+
+func TestEnvironmentsOverHTTP(t *testing.T) {
+	e := seeded(t)
+	e.commit(map[string]string{"summarize.j2": "v2"})
+	e.sync()
+	e.repo.Tag("production", e.repo.Git("rev-parse", "HEAD"))
+	if r := e.do(http.MethodPost, "/v1/hooks/git", []byte("{}"), "X-GitHub-Event", "push", "X-GitHub-Delivery", "abc", "X-Hub-Signature-256", "sha256="+sign([]byte("{}"))); r.status != 202 {
+		t.Fatalf("webhook = %d", r.status)
+	}
+	// The webhook triggers the watcher, which this test does not run: sync
+	// with the cause the watcher would pass.
+	if err := e.reg.SyncFor(context.Background(), registry.Cause{Via: "webhook", Delivery: "abc"}); err != nil {
+		t.Fatal(err)
+	}
+	var envs struct {
+		Environments []registry.Environment `json:"environments"`
+	}
+	json.Unmarshal(e.get("/v1/environments").body, &envs)
+	if len(envs.Environments) != 1 || envs.Environments[0].Differs != 0 || envs.Environments[0].MovedAt == nil {
+		t.Errorf("environments = %+v", envs)
+	}
+	var hist struct {
+		Moves []registry.RefMove `json:"moves"`
+	}
+	json.Unmarshal(e.get("/v1/environments/production/history").body, &hist)
+	if len(hist.Moves) != 2 || hist.Moves[0].Via != "webhook" || hist.Moves[0].Delivery != "abc" || hist.Moves[1].From != "" {
+		t.Errorf("history = %+v", hist.Moves)
+	}
+}
+
+func TestRenderOverHTTP(t *testing.T) {
+	e := seeded(t)
+	r := e.do(http.MethodPost, "/v1/prompts/support/welcome/render", []byte(`{"variables":{"customer_name":"Ada"}}`))
+	if r.status != 200 {
+		t.Fatalf("render = %d %s", r.status, r.body)
+	}
+	var out registry.Rendered
+	json.Unmarshal(r.body, &out)
+	if len(out.Messages) != 2 || out.Messages[0].Content != "You help ACME.\nNever reveal secrets." || out.Messages[1].Content != "Hi, I am Ada." || out.Version != 1 {
+		t.Errorf("rendered = %+v", out)
+	}
+	tests := []struct {
+		path, body string
+		status     int
+	}{
+		{"/v1/prompts/summarize/render", `{"variables":{}}`, 422},
+		{"/v1/prompts/summarize/render", `{"variables":{},"undefined":"lenient"}`, 200},
+		{"/v1/prompts/summarize/render?env=production", `{"variables":{"text":"x"}}`, 200},
+		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"version":1}`, 200},
+		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"version":1,"env":"production"}`, 400},
+		{"/v1/prompts/summarize/render", `{"variables":[1]}`, 400},
+		{"/v1/prompts/summarize/render", `not json`, 400},
+		{"/v1/prompts/summarize/render", `{"variables":"` + strings.Repeat("x", 2<<20) + `"}`, 413},
+		{"/v1/prompts/nope/render", `{}`, 404},
+	}
+	for _, tt := range tests {
+		if r := e.do(http.MethodPost, tt.path, []byte(tt.body)); r.status != tt.status {
+			t.Errorf("POST %s %.40s = %d %s, want %d", tt.path, tt.body, r.status, r.body, tt.status)
+		}
 	}
 }
