@@ -286,6 +286,14 @@ func TestSelection(t *testing.T) {
 			t.Errorf("%s: %d %q ref %q, want %q ref %q", tt.query, r.status, r.body, r.header.Get("X-Promptreg-Ref"), tt.want, tt.ref)
 		}
 	}
+	// A ref the last fetch did not bring is fetched on demand.
+	e.repo.Git("update-ref", "refs/pull/7/head", v1)
+	e.repo.Git("branch", "late", v1)
+	for _, q := range []string{"?ref=refs/pull/7/head", "?ref=late"} {
+		if r := e.get("/v1/prompts/summarize/raw" + q); r.status != 200 || string(r.body) != "Summarize: {{ text }}" {
+			t.Errorf("%s: %d %q", q, r.status, r.body)
+		}
+	}
 	// Moving the tag is served after the next sync.
 	e.repo.Tag("production", e.repo.Git("rev-parse", "HEAD"))
 	e.sync()

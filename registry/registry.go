@@ -54,6 +54,9 @@ type Registry struct {
 
 	demandMu sync.Mutex // serialises on-demand builds so each commit is built once
 
+	remoteMu sync.Mutex              // serialises asking the remote for unknown refs
+	remote   map[string]remoteAnswer // its recent answers
+
 	statMu sync.Mutex
 	stat   syncStatus
 
@@ -323,20 +326,65 @@ func (r *Registry) Resolve(ctx context.Context, sel Selector) (*Snapshot, string
 			s, err := r.onDemand(ctx, st, sha, full)
 			return s, full, err
 		}
-		if !isHex(sel.Ref) || len(sel.Ref) < 4 || len(sel.Ref) > 40 {
-			return nil, "", Errorf(ENOTFOUND, "ref %q not found", sel.Ref)
+		if isHex(sel.Ref) && len(sel.Ref) >= 4 && len(sel.Ref) <= 40 {
+			sha, err := r.src.ResolveCommit(ctx, strings.ToLower(sel.Ref))
+			switch {
+			case err == nil:
+				s, err := r.onDemand(ctx, st, sha, sha)
+				return s, sha, err
+			case ErrorCode(err) != ENOTFOUND:
+				return nil, "", err
+			}
 		}
-		sha, err := r.src.ResolveCommit(ctx, strings.ToLower(sel.Ref))
+		full := sel.Ref
+		if !strings.HasPrefix(full, "refs/") {
+			full = "refs/heads/" + full
+		}
+		sha, err := r.remoteRef(ctx, full)
 		if err != nil {
 			if ErrorCode(err) == ENOTFOUND {
 				return nil, "", Errorf(ENOTFOUND, "ref %q not found", sel.Ref)
 			}
 			return nil, "", err
 		}
-		s, err := r.onDemand(ctx, st, sha, sha)
-		return s, sha, err
+		s, err := r.onDemand(ctx, st, sha, full)
+		return s, full, err
 	}
 	return st.def, st.defRef, nil
+}
+
+// remoteRefTTL is how long the answer of the remote about a ref the clone
+// does not have is reused, so that requests for unknown refs cannot turn
+// into a fetch each.
+const remoteRefTTL = 30 * time.Second
+
+type remoteAnswer struct {
+	sha string
+	err error
+	at  time.Time
+}
+
+// remoteRef asks the remote for a ref the last fetch did not bring
+// (refs/pull/12/head, a branch pushed since), at most once per ref every
+// remoteRefTTL.
+func (r *Registry) remoteRef(ctx context.Context, full string) (string, error) {
+	if r.hsrc == nil {
+		return "", Errorf(ENOTFOUND, "ref %q not found", full)
+	}
+	r.remoteMu.Lock()
+	defer r.remoteMu.Unlock()
+	if a, ok := r.remote[full]; ok && r.now().Sub(a.at) < remoteRefTTL {
+		return a.sha, a.err
+	}
+	sha, err := r.hsrc.FetchRef(ctx, full)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return "", err // not cached: the remote may be back soon
+	}
+	if r.remote == nil || len(r.remote) >= 1024 {
+		r.remote = map[string]remoteAnswer{}
+	}
+	r.remote[full] = remoteAnswer{sha: sha, err: err, at: r.now()}
+	return sha, err
 }
 
 // onDemand returns the snapshot of sha: a tracked one if it serves that
