@@ -118,6 +118,11 @@ type Store struct {
 	maxPacks     int
 	maxFileBytes int64
 	cacheBytes   int
+
+	// poolOnce creates pool, the packfiles the history walk keeps open
+	// (see objects in history.go); Close closes them.
+	poolOnce sync.Once
+	pool     *packPool
 }
 
 // Open opens the clone in opts.Dir, creating an empty one whose origin is
@@ -314,6 +319,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.pool != nil {
+		s.pool.close()
+	}
 	if err := s.st.Close(); err != nil {
 		return internal("close clone", err)
 	}
