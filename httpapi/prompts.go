@@ -169,6 +169,8 @@ func conditional(c echo.Context, etag, contentType string, body []byte) error {
 	if noneMatch(c.Request().Header.Get("If-None-Match"), etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
+	// The length is known: say it, so the body is never chunked.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	return c.Blob(http.StatusOK, contentType, body)
 }
 

@@ -177,6 +177,7 @@ func (r *Registry) SyncFor(ctx context.Context, cause Cause) error {
 		r.setStatus(func(s *syncStatus) { s.lastFetchOK = r.now() })
 	}
 
+	prev := r.state.Load()
 	st, err := r.buildState(ctx)
 	if err == nil {
 		r.state.Store(st)
@@ -197,9 +198,28 @@ func (r *Registry) SyncFor(ctx context.Context, cause Cause) error {
 	if err != nil {
 		return err
 	}
-	r.log.Info("synced", "commit", st.head.Commit.SHA, "prompts", st.head.Len(),
+	// Log at info only what changed something: a poll that found nothing
+	// new every few seconds would drown the log.
+	level := slog.LevelDebug
+	if prev == nil || prev.head != st.head || !sameEnvs(prev, st) {
+		level = slog.LevelInfo
+	}
+	r.log.Log(ctx, level, "synced", "commit", st.head.Commit.SHA, "prompts", st.head.Len(),
 		"problems", len(st.head.Problems), "environments", len(st.envs), "took", r.now().Sub(start))
 	return nil
+}
+
+// sameEnvs reports whether two states serve the same environment snapshots.
+func sameEnvs(a, b *state) bool {
+	if len(a.envs) != len(b.envs) {
+		return false
+	}
+	for env, s := range a.envs {
+		if b.envs[env] != s {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Registry) setStatus(f func(*syncStatus)) {

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/promptreg/promptreg/internal/gittest"
 )
@@ -185,5 +189,49 @@ func TestRenderCommand(t *testing.T) {
 	run(context.Background(), []string{"render", "text", "--repo", repo.Path(), "--json", "--vars", "-"}, getenvFrom(nil), strings.NewReader(`{"name":"Bo"}`), &out, io.Discard)
 	if !strings.Contains(out.String(), `"text": "Bonjour Bo"`) {
 		t.Errorf("--json output = %s", out.String())
+	}
+}
+
+// TestWebhookTriggersSync runs the real watcher: a signed push webhook makes
+// the server fetch and serve the new commit without any poll.
+func TestWebhookTriggersSync(t *testing.T) {
+	repo := gittest.New(t)
+	repo.Write("hello.prompt", "v1")
+	repo.Commit("first")
+	m := startServe(t, "--repo", repo.Path(), "--data", t.TempDir(), "--webhook-secret", "s3cret")
+	defer m.Close()
+	base := "http://" + m.ListenAddr()
+	waitFor(t, func() bool { code, _, _ := httpGet(t, base+"/readyz"); return code == 200 })
+
+	repo.Write("hello.prompt", "v2")
+	repo.Commit("second")
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/hooks/git", bytes.NewReader(body))
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", "delivery-1")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook = %d, want 202", res.StatusCode)
+	}
+	waitFor(t, func() bool { _, _, b := httpGet(t, base+"/v1/prompts/hello/raw"); return b == "v2" })
+}
+
+// waitFor waits for cond, which an asynchronous event makes true, failing
+// the test after ten seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
