@@ -1,0 +1,348 @@
+package jinja
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/nikolalohinski/gonja/v2/tokens"
+)
+
+// Token rewrites for Jinja2 syntax that gonja's parser does not accept or
+// gets wrong, applied between lexing and parsing:
+//
+//   - "not not x" becomes "not (not x)" (gonja takes one "not");
+//   - "a if b else c" inside brackets, e.g. f(a if b else c) or
+//     [a if b], becomes a call of the internal condFunc, which the
+//     evaluator runs lazily (gonja parses it only at the top of {{ }});
+//   - chained comparisons "a < b < c" become a call of the internal
+//     chainFunc(a, "<", b, "<", c), evaluated as Python reads the chain
+//     (gonja reads "(a < b) < c").
+//
+// Rewrites work on one tag at a time; a tag may hold at most MaxTagTokens
+// tokens, which bounds their cost.
+
+// Internal function names; no template can spell them.
+const (
+	condFunc  = "\x00if"
+	chainFunc = "\x00cmp"
+)
+
+// MaxTagTokens is the most tokens a single {{ }} or {% %} tag may hold.
+const MaxTagTokens = 4096
+
+// maxRewrittenNesting bounds the nesting the rewrites may create (a chain
+// of "not" or of "else … if").
+const maxRewrittenNesting = 4 * MaxNesting
+
+func rewriteTokens(toks []*tokens.Token) ([]*tokens.Token, error) {
+	out := make([]*tokens.Token, 0, len(toks)+len(toks)/8)
+	for i := 0; i < len(toks); {
+		t := toks[i]
+		if t.Type != tokens.VariableBegin && t.Type != tokens.BlockBegin {
+			out = append(out, t)
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(toks) && toks[j].Type != tokens.VariableEnd && toks[j].Type != tokens.BlockEnd &&
+			toks[j].Type != tokens.EOF && toks[j].Type != tokens.Error {
+			j++
+		}
+		if j-i > MaxTagTokens {
+			return nil, &SyntaxError{Line: t.Line, Col: t.Col, Msg: fmt.Sprintf("tag longer than %d tokens", MaxTagTokens)}
+		}
+		tag := append([]*tokens.Token(nil), toks[i+1:j]...)
+		tag = wrapDoubleNot(tag)
+		tag = rewriteCondExprs(tag)
+		tag = rewriteChainedComparisons(tag)
+		depth, deepest := 0, 0
+		for _, tok := range tag {
+			if isOpen(tok.Type) {
+				depth++
+				deepest = max(deepest, depth)
+			} else if isClose(tok.Type) {
+				depth--
+			}
+		}
+		if deepest > maxRewrittenNesting {
+			return nil, &SyntaxError{Line: t.Line, Col: t.Col, Msg: "expression nested too deeply"}
+		}
+		out = append(append(out, t), tag...)
+		i = j
+	}
+	return out, nil
+}
+
+func synth(at *tokens.Token, typ tokens.Type, val string) *tokens.Token {
+	return &tokens.Token{Type: typ, Val: val, Pos: at.Pos, Line: at.Line, Col: at.Col}
+}
+
+// wrapDoubleNot rewrites "not not x" into "not (not x)": a run of k nots
+// gets k-1 parentheses, closed where the operand of the last one ends.
+func wrapDoubleNot(toks []*tokens.Token) []*tokens.Token {
+	var openAfter []bool         // a parenthesis opens after this "not"
+	closeBefore := map[int]int{} // token index → parentheses closing before it
+	for i := 0; i+1 < len(toks); i++ {
+		if toks[i].Type != tokens.Not || toks[i+1].Type != tokens.Not {
+			continue
+		}
+		k := i
+		for k+1 < len(toks) && toks[k+1].Type == tokens.Not {
+			k++
+		}
+		if openAfter == nil {
+			openAfter = make([]bool, len(toks))
+		}
+		closeBefore[operandEnd(toks, k+1)] += k - i
+		for n := i; n < k; n++ {
+			openAfter[n] = true
+		}
+		i = k
+	}
+	if openAfter == nil {
+		return toks
+	}
+	out := make([]*tokens.Token, 0, len(toks)+2*len(closeBefore))
+	for i, t := range toks {
+		for range closeBefore[i] {
+			out = append(out, synth(t, tokens.RightParenthesis, ")"))
+		}
+		out = append(out, t)
+		if openAfter[i] {
+			out = append(out, synth(t, tokens.LeftParenthesis, "("))
+		}
+	}
+	for range closeBefore[len(toks)] {
+		out = append(out, synth(toks[len(toks)-1], tokens.RightParenthesis, ")"))
+	}
+	return out
+}
+
+// operandEnd returns the index of the token ending the operand of "not"
+// that starts at i: the next and/or, comma, closing bracket or tag end at
+// bracket depth 0.
+func operandEnd(toks []*tokens.Token, i int) int {
+	depth := 0
+	for ; i < len(toks); i++ {
+		switch t := toks[i]; t.Type {
+		case tokens.LeftParenthesis, tokens.LeftBracket, tokens.LeftBrace:
+			depth++
+		case tokens.RightParenthesis, tokens.RightBracket, tokens.RightBrace:
+			if depth == 0 {
+				return i
+			}
+			depth--
+		case tokens.And, tokens.Or, tokens.Comma, tokens.Colon, tokens.VariableEnd, tokens.BlockEnd,
+			tokens.EOF, tokens.Error:
+			if depth == 0 {
+				return i
+			}
+		case tokens.Name:
+			if depth == 0 && (t.Val == "if" || t.Val == "else" || t.Val == "recursive") {
+				return i
+			}
+		}
+	}
+	return i
+}
+
+func isOpen(t tokens.Type) bool {
+	return t == tokens.LeftParenthesis || t == tokens.LeftBracket || t == tokens.LeftBrace
+}
+
+func isClose(t tokens.Type) bool {
+	return t == tokens.RightParenthesis || t == tokens.RightBracket || t == tokens.RightBrace
+}
+
+func isTagEdge(t tokens.Type) bool {
+	switch t {
+	case tokens.VariableBegin, tokens.VariableEnd, tokens.BlockBegin, tokens.BlockEnd, tokens.EOF, tokens.Error, tokens.Data:
+		return true
+	}
+	return false
+}
+
+// elementStart returns the first token of the bracketed element that
+// contains i: the token after the opening bracket, comma, colon or "=".
+func elementStart(toks []*tokens.Token, i int) int {
+	depth := 0
+	for j := i - 1; j >= 0; j-- {
+		t := toks[j].Type
+		switch {
+		case isClose(t):
+			depth++
+		case isOpen(t):
+			if depth == 0 {
+				return j + 1
+			}
+			depth--
+		case depth == 0 && (t == tokens.Comma || t == tokens.Colon || t == tokens.Assign):
+			return j + 1
+		case isTagEdge(t):
+			return j + 1
+		}
+	}
+	return 0
+}
+
+// elementEnd returns the index of the comma, colon or closing bracket that
+// ends the element containing i; with stopAtElse, an "else" at the same
+// depth ends it too.
+func elementEnd(toks []*tokens.Token, i int, stopAtElse bool) int {
+	depth := 0
+	for j := i; j < len(toks); j++ {
+		t := toks[j]
+		switch {
+		case isOpen(t.Type):
+			depth++
+		case isClose(t.Type):
+			if depth == 0 {
+				return j
+			}
+			depth--
+		case depth == 0 && (t.Type == tokens.Comma || t.Type == tokens.Colon):
+			return j
+		case depth == 0 && stopAtElse && t.Type == tokens.Name && t.Val == "else":
+			return j
+		case isTagEdge(t.Type):
+			return j
+		}
+	}
+	return len(toks)
+}
+
+// rewriteCondExprs turns "a if b else c" inside brackets into
+// condFunc(a, b, c).
+func rewriteCondExprs(toks []*tokens.Token) []*tokens.Token {
+	depth := 0
+	for at := 0; at < len(toks); at++ {
+		t := toks[at]
+		switch {
+		case isOpen(t.Type):
+			depth++
+			continue
+		case isClose(t.Type):
+			depth--
+			continue
+		case depth <= 0 || t.Type != tokens.Name || t.Val != "if":
+			continue
+		}
+		start := elementStart(toks, at)
+		elseAt := elementEnd(toks, at+1, true)
+		hasElse := elseAt < len(toks) && toks[elseAt].Type == tokens.Name && toks[elseAt].Val == "else"
+		end := elseAt
+		if hasElse {
+			end = elementEnd(toks, elseAt+1, false)
+		}
+		if start >= at || (hasElse && end <= elseAt+1) || elseAt <= at+1 {
+			return toks // malformed: let the parser report it
+		}
+		ifTok := t
+		repl := []*tokens.Token{synth(ifTok, tokens.Name, condFunc), synth(ifTok, tokens.LeftParenthesis, "(")}
+		repl = append(repl, toks[start:at]...)
+		repl = append(repl, synth(ifTok, tokens.Comma, ","))
+		repl = append(repl, toks[at+1:elseAt]...)
+		if hasElse {
+			repl = append(repl, synth(ifTok, tokens.Comma, ","))
+			repl = append(repl, toks[elseAt+1:end]...)
+		}
+		repl = append(repl, synth(ifTok, tokens.RightParenthesis, ")"))
+		toks = slices.Replace(toks, start, end, repl...)
+		at = start // continue inside the rewritten element, at the same depth
+	}
+	return toks
+}
+
+var comparisonSymbol = map[tokens.Type]string{
+	tokens.Equals: "==", tokens.Ne: "!=", tokens.LowerThan: "<", tokens.LowerThanOrEqual: "<=",
+	tokens.GreaterThan: ">", tokens.GreaterThanOrEqual: ">=",
+}
+
+func isComparison(t tokens.Type) bool {
+	switch t {
+	case tokens.Equals, tokens.Ne, tokens.LowerThan, tokens.LowerThanOrEqual, tokens.GreaterThan, tokens.GreaterThanOrEqual:
+		return true
+	}
+	return false
+}
+
+// comparandBoundary reports whether a token ends a comparison chain.
+func comparandBoundary(t *tokens.Token) bool {
+	switch t.Type {
+	case tokens.And, tokens.Or, tokens.Not, tokens.Comma, tokens.Colon, tokens.Assign, tokens.Is, tokens.In:
+		return true
+	case tokens.Name:
+		return t.Val == "if" || t.Val == "else" || t.Val == "recursive"
+	}
+	return isTagEdge(t.Type)
+}
+
+// rewriteChainedComparisons turns "a < b < c" into
+// chainFunc(a, "<", b, "<", c).
+func rewriteChainedComparisons(toks []*tokens.Token) []*tokens.Token {
+	for i := 0; i < len(toks); i++ {
+		if !isComparison(toks[i].Type) {
+			continue
+		}
+		ops := []int{i}
+		depth := 0
+		end := len(toks)
+	scan:
+		for j := i + 1; j < len(toks); j++ {
+			t := toks[j]
+			switch {
+			case isOpen(t.Type):
+				depth++
+			case isClose(t.Type):
+				if depth == 0 {
+					end = j
+					break scan
+				}
+				depth--
+			case depth == 0 && isComparison(t.Type):
+				ops = append(ops, j)
+			case depth == 0 && comparandBoundary(t):
+				end = j
+				break scan
+			}
+		}
+		if len(ops) < 2 {
+			continue
+		}
+		start := chainStart(toks, i)
+		at := toks[i]
+		repl := []*tokens.Token{synth(at, tokens.Name, chainFunc), synth(at, tokens.LeftParenthesis, "(")}
+		prev := start
+		for _, op := range ops {
+			repl = append(repl, toks[prev:op]...)
+			repl = append(repl, synth(at, tokens.Comma, ","), synth(toks[op], tokens.String, comparisonSymbol[toks[op].Type]), synth(at, tokens.Comma, ","))
+			prev = op + 1
+		}
+		repl = append(repl, toks[prev:end]...)
+		repl = append(repl, synth(at, tokens.RightParenthesis, ")"))
+		toks = slices.Replace(toks, start, end, repl...)
+		i = start + 1 // operands may hold chains of their own
+	}
+	return toks
+}
+
+// chainStart returns the first token of the left operand of the
+// comparison at i.
+func chainStart(toks []*tokens.Token, i int) int {
+	depth := 0
+	for j := i - 1; j >= 0; j-- {
+		t := toks[j]
+		switch {
+		case isClose(t.Type):
+			depth++
+		case isOpen(t.Type):
+			if depth == 0 {
+				return j + 1
+			}
+			depth--
+		case depth == 0 && comparandBoundary(t):
+			return j + 1
+		}
+	}
+	return 0
+}

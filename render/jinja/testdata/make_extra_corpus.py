@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Generate testdata/extra_corpus.jsonl: templates beyond the shared corpus,
+one per line of the batches below, rendered by Python Jinja2 (default
+Undefined and StrictUndefined, keep_trailing_newline=True). Same format as
+corpus.jsonl plus "partials" (templates available to include/import).
+
+    python3 render/jinja/testdata/make_extra_corpus.py
+"""
+import json
+import os
+
+import jinja2
+
+BATCHES = []
+
+BATCHES.append(dict(
+    name='b1',
+    vars={"name": "Ada", "n": 7, "f": 2.5, "neg": -3, "s": "  Hello, World  ", "u": "héllo wörld", "xs": [3, 1, 2], "ws": ["b", "A", "c"],
+     "d": {"z": 1, "a": 2, "m": None}, "users": [{"name": "al", "age": 30, "role": "admin"}, {"name": "bo", "age": 20, "role": "user"}, {"name": "cy", "age": 40, "role": "user"}],
+     "t": True, "none": None, "empty": [], "html": "<b>x & y</b>", "long": "The quick brown fox jumps over the lazy dog " * 3, "big": 12345678901234567890, "nested": {"a": {"b": [1, {"c": "deep"}]}}},
+    partials={},
+    templates=r'''
+{{ name }}|{{ missing }}|{{ none }}
+{{ n / 2 }} {{ n // 2 }} {{ n % 3 }} {{ n ** 2 }} {{ -n }} {{ f * 2 }} {{ n * f }}
+{{ 10 / 4 }} {{ 10 / 5 }} {{ 1e20 }} {{ 1e-5 }} {{ 0.1 * 3 }} {{ 1/3 }} {{ 2 ** 0.5 }} {{ 100000000000000000.0 }}
+{{ xs }} {{ d }} {{ users[0] }} {{ (1, 'a') }} {{ [] }} {{ {} }} {{ [none, true, 1.0] }}
+{{ "it's" }} {{ ["it's", 'say "hi"', 'both \' and "'] }} {{ ['a\nb', 'tab\t'] }}
+{{ xs | sort }} {{ xs | sort(reverse=true) }} {{ ws | sort }} {{ ws | sort(case_sensitive=true) }} {{ users | sort(attribute='age') | map(attribute='name') | list }}
+{{ xs | max }} {{ xs | min }} {{ users | max(attribute='age') }} {{ ws | max }} {{ ws | min(case_sensitive=true) }}
+{{ xs | sum }} {{ users | sum(attribute='age') }} {{ [1.5, 2] | sum }} {{ xs | sum(start=10) }}
+{{ s | trim }}|{{ s | trim('  H') }}|{{ s.strip() }}|{{ s.lstrip() }}|{{ s.rstrip() }}|{{ s.split() }}|{{ s.split(',') }}
+{{ u | upper }} {{ u | title }} {{ u | capitalize }} {{ u | length }} {{ u[1] }} {{ u[-1] }} {{ u[::-1] }} {{ u[1:4] }} {{ u | list }}
+{{ long | truncate(30) }}|{{ long | truncate(30, true) }}|{{ long | truncate(30, false, '…') }}|{{ long | truncate(30, leeway=0) }}
+{{ long | wordwrap(25) }}
+{{ long | wordwrap(12, break_long_words=false) }}
+{{ 'a-very-long-hyphenated-word-here and more' | wordwrap(10) }}
+{{ html }} {{ html | e }} {{ html | striptags }} {{ html | safe }} {{ html | escape | escape }} {{ html | forceescape }}
+{{ 'Hello %s, %d, %5.1f, %-4s|, %x, %o, %e, %g, %r' % ('a', 42, 3.14159, 'ab', 255, 8, 12345.678, 0.00001234, 'q') }}
+{{ '%(name)s is %(n)d' % {'name': 'x', 'n': 3} }} {{ '%c%c' % (72, 'i') }} {{ '%+d %+d % d' % (5, -5, 5) }} {{ '%#x %#o %05.1f %-6.2e|' % (255, 8, 2.5, 1234.5) }}
+{{ '{} and {}'.format(1, 2) }} {{ '{0:>5}|{0:<5}|{0:^5}|{0:*^7}'.format('ab') }} {{ '{:,} {:.3f} {:e} {:%} {:08.2f} {:+d} {:x} {:#b}'.format(1234567, 3.14159, 1234.5, 0.25, 3.14159, 5, 255, 5) }}
+{{ '{name}-{n:03d}'.format(name='a', n=7) }} {{ '{0[0]} {0[1]}'.format(xs) }} {{ '{d[a]}'.format(d=d) }}
+{{ d | dictsort }} {{ d | dictsort(reverse=true) }} {{ d | dictsort(by='value') if false else '' }} {{ d | items | list }} {{ d.keys() | list }} {{ d.values() | list }}
+{% for k in d %}{{ k }},{% endfor %} {% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}
+{{ users | groupby('role') }} {{ users | groupby('role') | map(attribute='grouper') | list }}
+{{ users | selectattr('age', 'gt', 25) | map(attribute='name') | join(',') }} {{ users | rejectattr('role', 'equalto', 'user') | list | length }}
+{{ xs | select('odd') | list }} {{ xs | reject('even') | list }} {{ range(10) | select('divisibleby', 3) | list }} {{ xs | map('string') | join('-') }}
+{{ xs | join }} {{ xs | join(', ') }} {{ users | join(', ', attribute='name') }} {{ [1, none, 'a'] | join('|') }}
+{{ xs | first }} {{ xs | last }} {{ empty | first }} {{ 'abc' | first }} {{ 'abc' | last }} {{ xs | length }} {{ d | length }} {{ 'abc' | count }}
+{{ xs | reverse | list }} {{ 'abc' | reverse }} {{ xs | batch(2) | list }} {{ xs | batch(2, 'x') | list }} {{ range(7) | slice(3) | list }} {{ range(7) | slice(3, 0) | list }}
+{{ 3.7 | int }} {{ '42' | int }} {{ 'x' | int }} {{ 'x' | int(5) }} {{ '3.9' | int }} {{ '0b101' | int(0, 2) }} {{ ' 12 ' | int }} {{ true | int }}
+{{ 3 | float }} {{ '2.5' | float }} {{ 'nan' | float }} {{ 'inf' | float }} {{ none | float }}
+{{ 3.14159 | round }} {{ 3.14159 | round(3) }} {{ 2.5 | round }} {{ 3.5 | round }} {{ 2.675 | round(2) }} {{ 3.14159 | round(1, 'floor') }} {{ 3.14159 | round(1, 'ceil') }} {{ -2.5 | round }} {{ 1234 | round(-2) }}
+{{ -3 | abs }} {{ -3.5 | abs }} {{ 'abc' | center(9) }}| {{ 'abc' | center(8) }}|
+{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}|{{ 'a\n\nb' | indent(2, blank=true) }}|{{ 'a\nb' | indent('> ') }}
+{{ 1000 | filesizeformat }} {{ 1024 | filesizeformat(true) }} {{ 123456789 | filesizeformat }} {{ 1 | filesizeformat }} {{ 0 | filesizeformat }}
+{{ 'a b  c' | wordcount }} {{ "it's a dog-eat-dog world" | wordcount }} {{ 'hello world' | replace('o', '0') }} {{ 'aaa' | replace('a', 'b', 2) }}
+{{ [1, 2, 2, 'a', 'A'] | unique | list }} {{ ['a', 'A'] | unique(case_sensitive=true) | list }} {{ users | unique(attribute='role') | map(attribute='name') | list }}
+{{ {'a': 1, 'b': [1, 2]} | tojson }} {{ 'é<>' | tojson }} {{ [1.0, 2.5e-10, none, true] | tojson }} {{ {'b': 1, 'a': {'d': 1, 'c': 2}} | tojson(indent=1) }}
+{{ 'hello world' | urlencode }} {{ {'a': 'b c', 'd': 'é/'} | urlencode }} {{ [('x', 1), ('y', 2)] | urlencode }} {{ 'a/b?c=d&e' | urlencode }}
+{{ 'Visit https://example.com/x?y=1 now' | urlize }} {{ 'mail me@example.com' | urlize }}
+{{ {'class': 'x', 'id': 'y', 'n': none} | xmlattr }}
+{{ 1 is odd }} {{ 2 is even }} {{ 6 is divisibleby 3 }} {{ none is none }} {{ 'a' is string }} {{ 1 is number }} {{ 1.0 is float }} {{ 1 is integer }} {{ true is boolean }} {{ d is mapping }} {{ xs is sequence }} {{ xs is iterable }} {{ name is defined }} {{ nope is undefined }} {{ 'abc' is lower }} {{ 'ABC' is upper }} {{ xs is callable }} {{ range is callable }} {{ 3 is in xs }} {{ 'upper' is filter }} {{ 'odd' is test }} {{ 3 is ge 3 }} {{ 3 is ne 3 }} {{ html is escaped }} {{ html|e is escaped }}
+{{ 1 < 2 < 3 }} {{ 1 == 1.0 }} {{ 'a' ~ 1 ~ none ~ true }} {{ 'ab' * 3 }} {{ [1] * 3 }} {{ [1] + [2] }} {{ 'a' in 'cat' }} {{ 2 in xs }} {{ 'z' in d }} {{ 'q' not in d }} {{ not none }}
+{{ true and 'yes' }} {{ false or 'no' }} {{ none or 0 or [] or 'last' }} {{ 0 and 1 }} {{ 1 if t else 2 }} {{ 'x' if none else 'y' }}
+{{ xs[0] }} {{ xs[-1] }} {{ xs[5] }} {{ xs[1:] }} {{ xs[:-1] }} {{ xs[::2] }} {{ xs[::-1] }} {{ d['z'] }} {{ d.z }} {{ d['nope'] }} {{ nested.a.b[1].c }} {{ nested['a']['b'][0] }}
+{{ big }} {{ big + 1 }} {{ big * big }} {{ -big // 7 }} {{ big % 97 }} {{ 2 ** 70 }} {{ (2 ** 70) / 2 }} {{ 7 // -2 }} {{ -7 % -2 }} {{ 7.5 // 2 }} {{ -7.5 // 2 }} {{ 2 ** -2 }} {{ 0 ** 0 }}
+{% set a = [1, 2] %}{% set _ = a.append(3) %}{% set _ = a.insert(0, 0) %}{% set p = a.pop() %}{{ a }} {{ p }} {{ a.index(1) }} {{ a.count(2) }} {% set _ = a.reverse() %}{{ a }} {% set _ = a.sort() %}{{ a }} {% set _ = a.extend([9]) %}{{ a }} {% set _ = a.remove(9) %}{{ a }}
+{% set m = {'x': 1} %}{% set _ = m.update({'y': 2}) %}{{ m }} {{ m.get('x') }} {{ m.get('q', 'dflt') }} {{ m.pop('x') }} {{ m }} {{ m.setdefault('z', 5) }} {{ m }}
+{{ 'a,b,,c'.split(',') }} {{ 'a b c'.split(' ', 1) }} {{ 'a b c'.rsplit(' ', 1) }} {{ '  a  b  '.split() }} {{ 'a\nb\r\nc'.splitlines() }} {{ 'ab'.partition('x') }} {{ 'a=b=c'.rpartition('=') }}
+{{ 'hello'.find('l') }} {{ 'hello'.rfind('l') }} {{ 'hello'.count('l') }} {{ 'hello'.startswith(('x', 'he')) }} {{ 'hello'.endswith('lo') }} {{ 'hello'.index('e') }} {{ 'Hello World'.swapcase() }} {{ 'hello world'.title() }} {{ "they're bill's" .title() }} {{ 'hello'.capitalize() }} {{ 'ab'.zfill(5) }} {{ '-5'.zfill(4) }} {{ 'ab'.ljust(4, '*') }} {{ 'ab'.rjust(4) }} {{ 'ab'.center(7, '-') }} {{ 'a\tb'.expandtabs(4) }} {{ '123'.isdigit() }} {{ 'abc'.isalpha() }} {{ ' '.isspace() }} {{ 'Ab'.istitle() }} {{ 'x'.join(['1', '2']) }} {{ 'abc'.replace('b', '') }} {{ 'prefix_x'.removeprefix('prefix_') }}
+{% for x in xs %}{{ loop.index0 }}{{ loop.revindex }}{{ loop.last }}{{ loop.length }}{% if loop.previtem is defined %}p{{ loop.previtem }}{% endif %}{% if loop.nextitem is defined %}n{{ loop.nextitem }}{% endif %}{{ loop.changed(x > 1) }} {% endfor %}
+{% for x in xs if x > 1 %}{{ x }}{{ loop.index }}{% else %}none{% endfor %} {% for x in empty %}{{ x }}{% else %}empty{% endfor %} {% for a, b in [(1, 2), (3, 4)] %}{{ a + b }}{% endfor %}
+{% for u in users %}{{ loop.cycle('odd', 'even') }}{% endfor %} {% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}{{ c.current }} {% set j = joiner('|') %}{% for x in xs %}{{ j() }}{{ x }}{% endfor %}
+{% macro greet(who, greeting='Hi') %}{{ greeting }} {{ who }}{% if kwargs %}{{ kwargs }}{% endif %}{% endmacro %}{{ greet('a') }} {{ greet('b', 'Yo') }} {{ greet(who='c', greeting='Hey') }} {{ greet.name }}
+{% set ns = namespace(total=0, items=[]) %}{% for x in xs %}{% set ns.total = ns.total + x %}{% endfor %}{{ ns.total }} {{ ns.items }}
+{% with a = 1, b = 2 %}{{ a + b }}{% endwith %} {% filter upper %}shout {{ name }}{% endfilter %} {% set blk | trim %}  spaced  {% endset %}[{{ blk }}]
+{{ range(3) | list }} {{ range(1, 10, 3) | list }} {{ range(5, 0, -2) | list }} {{ dict(a=1, b=2) }} {{ dict({'x': 1}, y=2) }} {{ lipsum(2, false) | wordcount > 0 }}
+{{ "%s" % none }} {{ "%s" % [1, 'a'] }} {{ "%d%%" % 50 }} {{ "%.0f" % 2.5 }} {{ "%.0f" % 3.5 }} {{ "%5.2s|" % 'abc' }} {{ "%i" % 3.9 }}
+{{ 12345.6789 | round(2) }} {{ 1e100 }} {{ 1.5e300 * 1e10 }} {{ -0.0 }} {{ 5 / 2 * 2 }} {{ 3 - 5.0 }} {{ 17 // 5.0 }} {{ 2 ** 62 + 2 ** 62 }}
+{{ 'abc' < 'abd' }} {{ [1, 2] < [1, 3] }} {{ (1, 2) == (1, 2) }} {{ [1, 2] == (1, 2) }} {{ 1 == true }} {{ 0 == false }} {{ none == none }} {{ missing == missing }}
+{{ name|attr('upper') is callable }} {{ d | attr('z') }} {{ users | map(attribute='nope', default='?') | list }}
+{{ xs|random in xs }} {{ [] | sum }} {{ [] | join }} {{ '' | length }} {{ none | string }} {{ 3 | string + 'x' }} {{ [1,2] | string }}
+{{ "  multiple   spaces  " | wordcount }} {{ "a\tb" | replace("\t", " ") }} {{ 'abc' | batch(2) | list }} {{ 'x' | pprint }} {{ d | pprint }}
+''',
+))
+
+BATCHES.append(dict(
+    name='b2',
+    vars={"name": "Ada", "xs": [1, 2, 3], "d": {"b": 1, "a": 2}, "none": None, "user": {"name": "u", "tags": ["x"]}, "flag": False, "n": 5},
+    partials={"part": "[{{ name }}{{ local | default('') }}]", "mac": "{% macro m(x) %}<{{ x }}>{% endmacro %}{% set val = 42 %}",
+     "base": "A{% block a %}base-a{% endblock %}B{% block b %}base-b{% endblock %}C", "child": "{% extends 'base' %}{% block a %}child-a {{ super() }}{% endblock %}",
+     "usesname": "{{ name }}-{{ xs | length }}"},
+    templates=r'''
+a {{- name -}} b
+a {%- if true -%} b {%- endif -%} c
+  {% if true %}
+  x
+  {% endif %}
+{% for x in xs -%}
+{{ x }}
+{%- endfor %}
+{{ name }}{# comment #}{{ name }}{#- trimmed -#} {{ name }}
+{% raw %}{{ not rendered }}{% endraw %}
+{%- raw %} spaced {% endraw -%}|
+{% set x = 1 %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}
+{% set x = 1 %}{% for i in xs %}{% set x = i %}{% endfor %}{{ x }}
+{% set x = 1 %}{% with %}{% set x = 2 %}{{ x }}{% endwith %}{{ x }}
+{% macro m(a, b) %}{{ a }}|{{ b }}{% endmacro %}{{ m(1) }}
+{% macro m() %}{{ varargs }}{% endmacro %}{{ m(1, 2) }}
+{% macro m() %}x{% endmacro %}{{ m(1) }}
+{% macro m(a) %}x{% endmacro %}{{ m(b=1) }}
+{% macro outer() %}{% macro inner() %}in{% endmacro %}{{ inner() }}out{% endmacro %}{{ outer() }}
+{% macro m() %}{{ caller() }}{{ caller() }}{% endmacro %}{% call m() %}c{% endcall %}
+{% macro list(items) %}<ul>{% for i in items %}<li>{{ caller(i) }}</li>{% endfor %}</ul>{% endmacro %}{% call(item) list(xs) %}{{ item * 2 }}{% endcall %}
+{% set a, b = 'xy' %}{{ b }}{{ a }}
+{% set a, b = [1, 2, 3] %}
+{% for a, b in [[1, 2], [3]] %}{{ a }}{% endfor %}
+{{ xs.0 }} {{ user.tags.0 }} {{ d.items() }}
+{{ {'a': 1}.a }} {{ [1, 2].1 }}
+{{ 'x' ~ 1 + 2 }}
+{{ 1 + 2 * 3 - 4 / 2 }} {{ (1 + 2) * 3 }} {{ -2 ** 2 }} {{ 2 * -1 }} {{ not 1 == 2 }} {{ 1 in [1] and 2 not in [1] }}
+{{ name | upper if flag else name | lower }}
+{{ [1, 2, 3] | map('string') | map('upper') | join }}
+{{ "a" if "b" }}
+{% if xs is not none and xs | length > 2 %}long{% endif %}
+{% for i in range(3) %}{{ loop.index }}{% if loop.last %}!{% endif %}{% endfor %}
+{% for i in range(2) %}{% for j in range(2) %}{{ loop.depth }}{{ loop.depth0 }}{% endfor %}{% endfor %}
+{{ x }}{% set x = 5 %}{{ x }}
+{% set l = [] %}{% for i in xs %}{% set _ = l.append(i * 10) %}{% endfor %}{{ l }}
+{{ name[0] }}{{ name[1:] }}{{ name * 2 }}
+{{ none.attr }}|{{ none['x'] }}
+{{ user.missing.deeper }}
+{{ xs.missing }}
+{{ missing | length }} {{ missing | list }} {{ missing | upper }} {{ missing | default('d') }} {{ missing is defined }}
+{% for x in missing %}{{ x }}{% endfor %}ok
+{% if missing %}y{% else %}n{% endif %}
+{{ missing + 1 }}
+{{ missing ~ 'x' }}
+{{ missing == none }}
+{{ missing.attr }}
+{{ missing() }}
+{{ 'a' < 1 }}
+{{ [1, 2] | sum(attribute=none) }}
+{{ 1 / 0.0 }}
+{{ xs | join(1) }}
+{{ (1, 2) | list }} {{ 'ab' | list }} {{ d | list }}
+{% include 'part' %}
+{% set local = '!' %}{% include 'part' %}
+{% for name in ['loopname'] %}{% include 'part' %}{% endfor %}
+{% include 'part' without context %}
+{% include 'missing' ignore missing %}ok
+{% import 'mac' as mm %}{{ mm.m(1) }}{{ mm.val }}
+{% from 'mac' import m, val %}{{ m(2) }}{{ val }}
+{% from 'mac' import nope %}{{ nope }}
+{% extends 'child' %}
+{% include 'usesname' %}
+{{ 10 | string | length }} {{ 1.0 | string }} {{ true | string }}
+{{ '%s' % 'x' ~ 'y' }}
+{{ "{0}" .format(none) }}
+{{ d.b + d['a'] }}
+{% set d2 = d %}{% set _ = d2.update({'c': 3}) %}{{ d }}
+{{ xs | selectattr('real') | list }}
+{{ 1 if 0 }}|{{ 1 if 0 else 2 }}
+{{ loop }}
+{{ range(3)[1] }} {{ range(5)[1:3] | list }}
+{{ 'abc'[5] }}|{{ 'abc'[-5] }}
+{{ xs | batch(0) }}
+{{ [3, 1] | sort | first }}{{ (xs | reverse) | first }}
+{{ 0.1 + 0.7 }} {{ 3 * 1.1 }} {{ 1e16 }} {{ 1.0e15 }} {{ 123456789012345678 * 1.0 }} {{ 1 / 7 }} {{ 2.0 ** 0.5 * 2 }}
+{{ '%.3g' % 1234567 }} {{ '%g' % 0.0001 }} {{ '%g' % 1e-5 }} {{ '%10.3e|' % 12345.678 }} {{ '%s' % 1e20 }} {{ '%s' % 1.5 }}
+{{ '{:g}'.format(1e-5) }} {{ '{}'.format(1.0) }} {{ '{:.2}'.format(3.14159) }} {{ '{:>8.3f}'.format(-3.14159) }} {{ '{:010.3f}'.format(-3.14159) }} {{ '{:_}'.format(10 ** 7) }}
+''',
+))
+
+BATCHES.append(dict(
+    name='b3',
+    vars={"t": True, "f": False, "xs": [1, 2], "name": "Ada"},
+    partials={"base": "A{% block a %}base{% endblock %}B", "kid": "before{% extends 'base' %}mid{% block a %}kid{% endblock %}after"},
+    templates=r'''
+{{ [1 if t else 2] }}
+{{ (1 if t else 2) + 1 }}
+{{ xs | join(',' if t else ';') }}
+{% set x = (1 if t else 2) + 1 %}{{ x }}
+{{ 3 > 2 > 1 }} {{ 1 < 3 > 2 }} {{ 1 == 1 == 1 }}
+{{ '\x41\101\u00e9\n' }}
+{{ "tab\there" }} {{ 'q\'s' }} {{ "dq\"s" }} {{ 'back\\slash' }}
+{{ range(3) }}
+{{ xs | map('string') }}
+{% include 'kid' %}
+{{ self }}
+{{ 'a' 'b' }}
+{{ 99999999999999999999 }}
+{{ 1_000.5 }} {{ 0x1F }} {{ 0o17 }} {{ 0b11 }}
+{{ .5 }}
+{{ 1. }}
+{{ xs[0:1:1] }} {{ name[::2] }}
+{{ t is true }} {{ f is false }} {{ name is sameas 'Ada' }}
+{{ {'a': 1} | dictsort(true) }}
+{{ "%(x)s %(x)s" % {'x': 1} }}
+{% if t %}a{% elif f %}b{% else %}c{% endif %}
+{{ name|e|upper }} {{ name|length is odd }}
+{{ -xs[0] }} {{ not t is false }}
+{% for i in xs %}{{ i }}{% if loop.first %}F{% endif %}{% endfor %}
+{{ foo.bar if foo is defined else 'nofoo' }}
+{{ xs | length > 1 and name }}
+{% set ns = namespace() %}{% set ns.a = 1 %}{{ ns.a }}
+{{ name ~ xs|join }}
+{% macro m(a, b=a) %}{{ b }}{% endmacro %}{{ m(1) }}
+{{ true is not none }}
+{{ xs|first is number }}
+{{ [1,2,3][1:] | list }}
+{{ name.upper }}
+{{ "x" is in "xyz" }}
+{%- if true %}
+  indented
+{%- endif %}
+{% set x %}a{% endset %}{{ x | length }}
+{{ 7 is divisibleby(7) }}
+''',
+))
+
+
+
+def render(env, template, variables):
+    try:
+        return env.from_string(template).render(**json.loads(json.dumps(variables))), None
+    except Exception as e:  # noqa: BLE001 - any Jinja2 failure is an expected error
+        return None, type(e).__name__
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "extra_corpus.jsonl"), "w", encoding="utf-8") as f:
+        for batch in BATCHES:
+            loader = jinja2.DictLoader(batch["partials"])
+            lenient = jinja2.Environment(keep_trailing_newline=True, loader=loader)
+            strict = jinja2.Environment(keep_trailing_newline=True, loader=loader, undefined=jinja2.StrictUndefined)
+            lines = [t for t in batch["templates"].split("\n") if t.strip()]
+            for n, template in enumerate(lines, 1):
+                expected, error = render(lenient, template, batch["vars"])
+                s_expected, s_error = render(strict, template, batch["vars"])
+                case = {
+                    "id": f"{batch['name']}__{n:03d}",
+                    "template": template,
+                    "vars": batch["vars"],
+                    "partials": batch["partials"],
+                    "expected": expected,
+                    "expected_strict": None if (s_expected, s_error) == (expected, error)
+                    else ({"error": s_error} if s_error else s_expected),
+                    "error": error,
+                }
+                f.write(json.dumps(case, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
