@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/promptreg
 ADDR    ?= 127.0.0.1:8080
 
-.PHONY: build test lint run bench clean
+.PHONY: build test lint run bench bench-http bench-render bench-history clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/promptreg
@@ -26,8 +26,23 @@ lint: build
 run: build
 	$(BIN) serve --repo .run/prompts --seed examples/prompts --data .run/data --addr $(ADDR) --poll 2s --log-format text
 
-bench: build
+# Every benchmark prints its figures beside a baseline measured in the same
+# run (these machines are shared and noisy): see README.md, Performance.
+bench: bench-http bench-render bench-history
+
+# GET /v1/prompts/{name} (200 and 304) against a minimal net/http server
+# answering the same bytes, from a second process on 127.0.0.1.
+bench-http: build
 	scripts/bench-http.sh
+
+# Render throughput against Python Jinja2 on the same templates, one core.
+bench-render:
+	scripts/bench-render.sh
+
+# The history index on a generated repository of P=2,000 prompts and
+# C=10,000 commits: first index, restart, 100 new commits, RSS, /versions.
+bench-history:
+	$(GO) run ./internal/cmd/benchhistory -prompts 2000 -commits 10000
 
 clean:
 	rm -rf bin .run
