@@ -219,3 +219,66 @@ func TestPromotionLedger(t *testing.T) {
 		t.Errorf("unknown environment = %v", err)
 	}
 }
+
+func TestHistoryRenameKeepsTheVersion(t *testing.T) {
+	src := memsource.New()
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	content := "---\nname: greet\n---\nHello {{ who }}"
+	src.Add(main, map[string]string{"greet.prompt": content})
+	src.Add(main, map[string]string{"moved/elsewhere.prompt": content}) // same bytes, same name
+	r := newHistoryRegistry(t, src, db)
+	mustSync(t, r)
+	vs, err := r.Versions(context.Background(), "greet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1 || len(vs[0].CurrentAt) != 1 || vs[0].CurrentAt[0].Until != "" {
+		t.Errorf("versions after a rename = %+v, want one version current since the first commit", vs)
+	}
+	if e := get(t, r, registry.Selector{}, "greet"); e.Prompt.Path != "moved/elsewhere.prompt" || e.Prompt.Version != 1 {
+		t.Errorf("served path %s version %d", e.Prompt.Path, e.Prompt.Version)
+	}
+}
+
+func TestLedgerFollowsTagMovesBothWays(t *testing.T) {
+	src := memsource.New()
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	cfg := "environments: {production: refs/tags/production}\n"
+	c1 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "one"})
+	c2 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "two"})
+	r := newHistoryRegistry(t, src, db)
+	for _, to := range []string{c1, c2, c1} { // forward, then back (a rollback)
+		src.SetRef("refs/tags/production", to)
+		mustSync(t, r)
+		if got := get(t, r, registry.Selector{Env: "production"}, "a").Prompt.Template; got != map[string]string{c1: "one", c2: "two"}[to] {
+			t.Errorf("production serves %q after moving to %s", got, to)
+		}
+	}
+	src.DeleteRef("refs/tags/production")
+	mustSync(t, r)
+	moves, err := r.EnvironmentHistory(context.Background(), "production", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(moves) - 1; i >= 0; i-- {
+		got = append(got, short(moves[i].From)+">"+short(moves[i].To))
+	}
+	want := []string{">" + short(c1), short(c1) + ">" + short(c2), short(c2) + ">" + short(c1), short(c1) + ">"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("ledger = %v, want %v", got, want)
+	}
+	vs, _ := r.Versions(context.Background(), "a")
+	for _, v := range vs {
+		if v.Version.Version == 1 && len(v.EnvironmentHistory) != 2 {
+			t.Errorf("v1 stays = %+v, want two (before and after the rollback)", v.EnvironmentHistory)
+		}
+	}
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

@@ -187,3 +187,10 @@ func (m *Source) Fetches() int {
 	defer m.mu.Unlock()
 	return m.fetches
 }
+
+// DeleteRef removes ref.
+func (m *Source) DeleteRef(ref string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.refs, ref)
+}
