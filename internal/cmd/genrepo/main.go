@@ -10,7 +10,8 @@
 // empty): a working repository on branch main with P prompts and C commits,
 // and the environment tags staging and production. The second adds N commits
 // of the same kind on top of a repository genrepo made, continuing its
-// random stream (-prompts, -commits and -seed are then ignored).
+// random stream (-prompts, -commits and -seed are then ignored; -append 0
+// adds nothing and prints the summary).
 //
 // Either way it prints a one-line JSON summary on standard output: commits,
 // prompts at the head, the busiest prompt's name, the head sha, the tags'
@@ -24,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/promptreg/promptreg/internal/genrepo"
 )
@@ -50,13 +52,19 @@ func main() {
 		s   genrepo.Summary
 		err error
 	)
-	if *appendN > 0 {
+	appending := false
+	flag.Visit(func(f *flag.Flag) { appending = appending || f.Name == "append" })
+	if appending {
 		s, err = genrepo.Append(ctx, *out, *appendN)
 	} else {
 		s, err = genrepo.Generate(ctx, genrepo.Options{Dir: *out, Prompts: *prompts, Commits: *commits, Seed: *seed})
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "genrepo:", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "genrepo:") {
+			msg = "genrepo: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 	b, err := json.Marshal(s)
