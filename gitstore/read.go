@@ -1,11 +1,9 @@
 package gitstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -246,28 +244,22 @@ func (s *Store) ReadBlob(ctx context.Context, blob string) ([]byte, error) {
 
 // readBlob reads blob h, named name in errors. Called under the read lock.
 func (s *Store) readBlob(h plumbing.Hash, name string) ([]byte, error) {
-	size, err := s.st.EncodedObjectSize(h)
+	// Through the pool of open packs: go-git's storage reopens the
+	// packfile for every object it reads.
+	or := s.objects()
+	defer or.release()
+	size, err := or.size(h)
 	if err != nil {
 		return nil, readError("read "+name, err)
 	}
 	if size > s.maxFileBytes {
 		return nil, registry.Errorf(registry.ETOOLARGE, "read %s: %d bytes, over the limit of %d", name, size, s.maxFileBytes)
 	}
-	obj, err := s.st.EncodedObject(plumbing.BlobObject, h)
+	buf, err := or.read(plumbing.BlobObject, h, nil)
 	if err != nil {
 		return nil, readError("read "+name, err)
 	}
-	r, err := obj.Reader()
-	if err != nil {
-		return nil, readError("read "+name, err)
-	}
-	defer r.Close()
-	var buf bytes.Buffer
-	buf.Grow(int(size))
-	if _, err := io.Copy(&buf, r); err != nil {
-		return nil, readError("read "+name, err)
-	}
-	return buf.Bytes(), nil
+	return buf, nil
 }
 
 // commitTree returns the root tree of commit h.

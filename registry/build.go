@@ -43,6 +43,13 @@ func (b *builder) beginSync() { b.used = make(map[string]parsed) }
 
 func (b *builder) endSync() { b.memo, b.used = b.used, nil }
 
+// peek returns the outcome of a parse of blob at path the last sync made.
+// Called with the registry's sync lock held, outside beginSync/endSync.
+func (b *builder) peek(blob, path string) (*Prompt, error, bool) {
+	r, ok := b.memo[blob+"\x00"+path]
+	return r.prompt, r.err, ok
+}
+
 // build builds the snapshot of commit sha for ref. prev is the snapshot the
 // same ref served before (nil if none): a prompt whose file is broken at sha
 // keeps prev's entry, marked stale.

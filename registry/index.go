@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,10 @@ type index struct {
 	walked, parsed, rewrites atomic.Int64
 
 	walk *walkState // files at the indexed head; rebuilt on demand
+
+	// peek returns what the snapshot builder already parsed of a blob at
+	// a path, if it did; nil for none.
+	peek func(blob, path string) (p *Prompt, err error, ok bool)
 }
 
 // walkState is the tree of the indexed head as the walk needs it.
@@ -159,9 +164,10 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 			return err
 		}
 	}
-	memo := map[string]blobInfo{}
-	batch := &IndexBatch{Base: baseSeq}
-	opened := map[string]int{} // name → index in batch.Spans of a span opened in this batch
+	// First the commits and what each changed (sequential: each diff is
+	// cheap), then every new prompt blob parsed on all cores, then the
+	// changes applied in order.
+	steps := make([]step, 0, len(chain))
 	parent := base
 	for i := len(chain) - 1; i >= 0; i-- {
 		sha := chain[i]
@@ -169,26 +175,47 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 		if err != nil {
 			return fmt.Errorf("read commit %s: %w", sha, err)
 		}
-		seq := len(x.commits) + 1
 		changes, err := x.hist.Diff(ctx, parent, sha, "")
 		if err != nil {
 			return fmt.Errorf("diff %s: %w", sha, err)
 		}
-		touched, err := x.apply(ctx, sha, changes, memo)
+		steps = append(steps, step{commit: commit, changes: changes})
+		parent = sha
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	memo := map[string]blobInfo{}
+	var jobs []parseJob
+	for _, st := range steps {
+		for _, c := range st.changes {
+			if def, ok := NameFromPath(x.walk.cfg.Root, x.walk.cfg.Extensions, c.Path); ok && c.Blob != "" {
+				jobs = append(jobs, parseJob{blob: c.Blob, path: c.Path, def: def})
+			}
+		}
+	}
+	if err := x.parseAll(ctx, jobs, memo); err != nil {
+		return err
+	}
+
+	batch := &IndexBatch{Base: baseSeq}
+	opened := map[string]int{} // name → index in batch.Spans of a span opened in this batch
+	for i, st := range steps {
+		sha, seq := st.commit.SHA, len(x.commits)+1
+		touched, err := x.apply(ctx, sha, st.changes, memo)
 		if err != nil {
 			return err
 		}
-		batch.Commits = append(batch.Commits, IndexedCommit{Seq: seq, Commit: commit})
+		batch.Commits = append(batch.Commits, IndexedCommit{Seq: seq, Commit: st.commit})
 		x.mu.Lock()
 		x.commits = append(x.commits, sha)
 		x.seqOf[sha] = seq
 		for _, name := range touched {
-			x.advance(ctx, name, seq, commit, memo, batch, opened)
+			x.advance(name, seq, st.commit, memo, batch, opened)
 		}
 		x.mu.Unlock()
 		x.walked.Add(1)
-		parent = sha
-		if len(batch.Commits) >= flushEvery || i == 0 {
+		if len(batch.Commits) >= flushEvery || i == len(steps)-1 {
 			if err := x.store.ApplyIndex(ctx, x.branch, batch); err != nil {
 				return fmt.Errorf("save history index: %w", err)
 			}
@@ -207,7 +234,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 
 // advance records, at commit seq, what prompt name now serves. Called with
 // x.mu held.
-func (x *index) advance(ctx context.Context, name string, seq int, commit Commit, memo map[string]blobInfo, batch *IndexBatch, opened map[string]int) {
+func (x *index) advance(name string, seq int, commit Commit, memo map[string]blobInfo, batch *IndexBatch, opened map[string]int) {
 	paths := x.walk.paths[name]
 	cur, isOpen := x.open[name]
 	closeOpen := func() {
@@ -268,7 +295,10 @@ func (x *index) apply(ctx context.Context, sha string, changes []Change, memo ma
 				return nil, err
 			}
 			if cfg.Root != w.cfg.Root || !equalStrings(cfg.Extensions, w.cfg.Extensions) {
-				// Another set of files are prompts now: compare whole trees.
+				// Another set of files are prompts now, with other
+				// default names: forget what was parsed under the old
+				// configuration and compare whole trees.
+				clear(memo)
 				nw, err := x.stateAt(ctx, sha)
 				if err != nil {
 					return nil, err
@@ -334,23 +364,99 @@ func (x *index) unname(path string) {
 	}
 }
 
+// step is one commit of the walk and what it changed.
+type step struct {
+	commit  Commit
+	changes []Change
+}
+
+// parseJob is a blob to parse at a path, whose default name is def.
+type parseJob struct{ blob, path, def string }
+
+// parseAll parses the jobs not in memo yet on every core and adds the
+// outcomes to memo. Parses the builder already made (the files of the
+// served snapshot) are reused through peek.
+func (x *index) parseAll(ctx context.Context, jobs []parseJob, memo map[string]blobInfo) error {
+	todo := jobs[:0:0]
+	seen := map[string]bool{}
+	for _, j := range jobs {
+		key := j.blob + "\x00" + j.path
+		if _, ok := memo[key]; ok || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if x.peek != nil {
+			if p, err, ok := x.peek(j.blob, j.path); ok {
+				in := blobInfo{}
+				if err == nil {
+					in = blobInfo{name: p.Name, checksum: p.Checksum, valid: true}
+				}
+				memo[key] = in
+				continue
+			}
+		}
+		todo = append(todo, j)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	out := make([]blobInfo, len(todo))
+	errs := make([]error, len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(todo) || ctx.Err() != nil {
+					return
+				}
+				out[i], errs[i] = x.parse(ctx, todo[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i, j := range todo {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		memo[j.blob+"\x00"+j.path] = out[i]
+	}
+	return nil
+}
+
+// parse reads and parses one blob. Safe for concurrent use.
+func (x *index) parse(ctx context.Context, j parseJob) (blobInfo, error) {
+	data, err := x.src.ReadBlob(ctx, j.blob)
+	if err != nil {
+		return blobInfo{}, fmt.Errorf("read %s: %w", j.path, err)
+	}
+	x.parsed.Add(1)
+	if int64(len(data)) > MaxFileSize {
+		return blobInfo{}, nil
+	}
+	p, err := x.parser.ParsePrompt(j.path, j.def, data)
+	if err != nil {
+		return blobInfo{}, nil
+	}
+	return blobInfo{name: p.Name, checksum: Checksum(data), valid: true}, nil
+}
+
 // info parses the blob at path (default name def) through the memo.
 func (x *index) info(ctx context.Context, blob, path, def string, memo map[string]blobInfo) (blobInfo, error) {
 	key := blob + "\x00" + path
 	if in, ok := memo[key]; ok {
 		return in, nil
 	}
-	data, err := x.src.ReadBlob(ctx, blob)
+	in, err := x.parse(ctx, parseJob{blob: blob, path: path, def: def})
 	if err != nil {
-		return blobInfo{}, fmt.Errorf("read %s: %w", path, err)
+		return blobInfo{}, err
 	}
-	var in blobInfo
-	if int64(len(data)) <= MaxFileSize {
-		if p, err := x.parser.ParsePrompt(path, def, data); err == nil {
-			in = blobInfo{name: p.Name, checksum: Checksum(data), valid: true}
-		}
-	}
-	x.parsed.Add(1)
 	memo[key] = in
 	return in, nil
 }
@@ -392,6 +498,15 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 	x.walk = w
 	defer func() { x.walk = saved }()
 	memo := map[string]blobInfo{}
+	var jobs []parseJob
+	for _, f := range files {
+		if def, ok := NameFromPath(w.cfg.Root, w.cfg.Extensions, f.Path); ok {
+			jobs = append(jobs, parseJob{blob: f.Blob, path: f.Path, def: def})
+		}
+	}
+	if err := x.parseAll(ctx, jobs, memo); err != nil {
+		return nil, err
+	}
 	for _, f := range files {
 		def, ok := NameFromPath(w.cfg.Root, w.cfg.Extensions, f.Path)
 		if !ok {

@@ -120,6 +120,7 @@ func New(opts Options) *Registry {
 		r.ledger, r.hsrc = opts.History, opts.HistorySource
 		r.builder.versions = r.index.lookup
 		r.builder.lastGood = r.lastGood
+		r.index.peek = r.builder.peek
 	}
 	return r
 }

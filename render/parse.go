@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"gopkg.in/yaml.v3"
 
 	"github.com/promptreg/promptreg/registry"
@@ -20,9 +21,21 @@ import (
 
 // Parser parses prompt repository files. It is stateless and safe for
 // concurrent use.
-type Parser struct{}
+//
+// The zero value is ready to use; NewParser adds a cache of schema checks,
+// which matters when many versions share an input schema (indexing history
+// parses every version of every prompt).
+type Parser struct {
+	schemas *lru.Cache[string, string] // schema JSON → "" if it compiles, else the error
+}
 
 var _ registry.Parser = Parser{}
+
+// NewParser returns a Parser that remembers which schemas compile.
+func NewParser() Parser {
+	c, _ := lru.New[string, string](1024)
+	return Parser{schemas: c}
+}
 
 // frontMatter is the YAML header of a prompt file. Keys it does not name are
 // kept in Extra.
@@ -102,7 +115,7 @@ func (Parser) ParseConfig(data []byte) (registry.RepoConfig, error) {
 
 // ParsePrompt parses the prompt file at path, named name unless its front
 // matter says otherwise.
-func (Parser) ParsePrompt(path, name string, data []byte) (*registry.Prompt, error) {
+func (pr Parser) ParsePrompt(path, name string, data []byte) (*registry.Prompt, error) {
 	prob := func(line, col int, format string, args ...any) error {
 		return &registry.Problem{Path: path, Name: name, Line: line, Col: col, Message: fmt.Sprintf(format, args...)}
 	}
@@ -160,10 +173,10 @@ func (Parser) ParsePrompt(path, name string, data []byte) (*registry.Prompt, err
 	if p.Model, err = parseModel(fm.Model); err != nil {
 		return nil, prob(0, 0, "model: %v", err)
 	}
-	if p.InputSchema, err = parseSchema(fm.InputSchema); err != nil {
+	if p.InputSchema, err = pr.parseSchema(fm.InputSchema); err != nil {
 		return nil, prob(0, 0, "input_schema: %v", err)
 	}
-	if p.OutputSchema, err = parseSchema(fm.OutputSchema); err != nil {
+	if p.OutputSchema, err = pr.parseSchema(fm.OutputSchema); err != nil {
 		return nil, prob(0, 0, "output_schema: %v", err)
 	}
 
@@ -417,7 +430,7 @@ func parseModel(v any) (map[string]any, error) {
 
 // parseSchema converts a YAML JSON Schema to JSON and checks that it
 // compiles.
-func parseSchema(v any) (json.RawMessage, error) {
+func (pr Parser) parseSchema(v any) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -429,7 +442,23 @@ func parseSchema(v any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := CompileSchema(b); err != nil {
+	if pr.schemas != nil {
+		if msg, ok := pr.schemas.Get(string(b)); ok {
+			if msg != "" {
+				return nil, errors.New(msg)
+			}
+			return b, nil
+		}
+	}
+	_, err = CompileSchema(b)
+	if pr.schemas != nil {
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		pr.schemas.Add(string(b), msg)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -115,7 +115,7 @@ func (m *Serve) Run(ctx context.Context) error {
 		return err
 	}
 	m.reg = registry.New(registry.Options{
-		Source: m.store, Parser: render.Parser{}, Branch: m.Branch, Cache: cache,
+		Source: m.store, Parser: render.NewParser(), Branch: m.Branch, Cache: cache,
 		History: m.db, HistorySource: m.store,
 		FetchTimeout: m.FetchTimeout, Logger: m.log.With("component", "registry"),
 	})

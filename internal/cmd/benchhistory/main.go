@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,7 +58,15 @@ func main() {
 	data := flag.String("data", "", "internal: data directory")
 	busiest := flag.String("busiest", "", "internal: the busiest prompt")
 	requests := flag.Int("requests", 300, "GET …/versions requests to time")
+	cpuprofile := flag.String("cpuprofile", "", "with -phase: write a CPU profile of the phase to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	ctx := context.Background()
 	var err error
 	switch *phase {
@@ -73,6 +82,7 @@ func main() {
 		err = fmt.Errorf("unknown phase %q", *phase)
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "benchhistory:", err)
 		os.Exit(1)
 	}
@@ -152,7 +162,7 @@ func runPhase(ctx context.Context, phase, repo, data, busiest string, appendN, r
 		return r, err
 	}
 	defer db.Close()
-	reg := registry.New(registry.Options{Source: store, Parser: render.Parser{}, History: db, HistorySource: store, Logger: log})
+	reg := registry.New(registry.Options{Source: store, Parser: render.NewParser(), History: db, HistorySource: store, Logger: log})
 	if err := reg.Sync(ctx); err != nil {
 		return r, err
 	}
