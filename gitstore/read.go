@@ -147,7 +147,9 @@ func (s *Store) ListFiles(ctx context.Context, sha, dir string) ([]registry.File
 		}
 	}
 	files := []registry.FileRef{}
-	if err := s.walk(ctx, tree, strings.Join(segs, "/"), &files); err != nil {
+	or := s.objects()
+	defer or.release()
+	if err := s.walk(ctx, or, tree, strings.Join(segs, "/"), &files); err != nil {
 		return nil, readError("list files at "+sha, err)
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
@@ -155,7 +157,7 @@ func (s *Store) ListFiles(ctx context.Context, sha, dir string) ([]registry.File
 }
 
 // walk appends the regular files of tree, whose path is dir, to files.
-func (s *Store) walk(ctx context.Context, tree *object.Tree, dir string, files *[]registry.FileRef) error {
+func (s *Store) walk(ctx context.Context, or *objectReader, tree *object.Tree, dir string, files *[]registry.FileRef) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -170,11 +172,11 @@ func (s *Store) walk(ctx context.Context, tree *object.Tree, dir string, files *
 			if err != nil {
 				return err
 			}
-			if err := s.walk(ctx, sub, p, files); err != nil {
+			if err := s.walk(ctx, or, sub, p, files); err != nil {
 				return err
 			}
 		case isFile(e.Mode):
-			size, err := s.st.EncodedObjectSize(e.Hash)
+			size, err := or.size(e.Hash) // from the pack header: no inflating
 			if err != nil {
 				return fmt.Errorf("size of %s: %w", p, err)
 			}

@@ -27,7 +27,7 @@ var _ registry.Source = (*Store)(nil)
 const (
 	DefaultBranch           = "main"
 	DefaultTokenUser        = "x-access-token"
-	DefaultObjectCacheBytes = 32 << 20 // decoded objects kept in memory
+	DefaultObjectCacheBytes = 16 << 20 // decoded objects kept in memory
 	DefaultMaxPacks         = 50       // packfiles in the clone before Fetch repacks
 	DefaultMaxFileBytes     = 10 << 20 // largest file ReadFile and ReadBlob return
 )
@@ -79,8 +79,9 @@ type Options struct {
 
 	// Logger receives the Store's logs; nil discards them.
 	Logger *slog.Logger
-	// ObjectCacheBytes bounds go-git's cache of decoded objects. Default
-	// 32 MiB.
+	// ObjectCacheBytes bounds the cache of decoded objects (and delta
+	// bases) that history walks and blob reads share; go-git's own cache
+	// gets a quarter of it. Default 16 MiB.
 	ObjectCacheBytes int
 	// MaxPacks is the number of packfiles above which Fetch repacks the
 	// clone into one (every fetch that brings objects adds a pack). Default
@@ -240,7 +241,9 @@ func Open(opts Options) (*Store, error) {
 // clone of s.url.
 func (s *Store) openExisting() error {
 	repair(s.path, s.log)
-	st := newStorage(s.path, s.cacheBytes)
+	// go-git's own cache serves only the few reads that do not go through
+	// the pool of open packs (history.go), which has the larger one.
+	st := newStorage(s.path, s.cacheBytes/4)
 	repo, err := git.Open(st, nil)
 	if err != nil {
 		st.Close()

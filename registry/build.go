@@ -3,7 +3,10 @@ package registry
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,6 +72,9 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *Snapshot) (*
 		return nil, fmt.Errorf("list files at %s: %w", sha, err)
 	}
 
+	if err := b.prefetch(ctx, s.Config, files); err != nil {
+		return nil, err
+	}
 	// Parse every prompt file, then find names claimed twice.
 	fresh := map[string]*Prompt{}   // name → valid prompt at sha
 	claims := map[string][]string{} // name → paths claiming it
@@ -253,6 +259,58 @@ func (b *builder) config(ctx context.Context, sha string, prev *Snapshot, proble
 	return cfg, nil
 }
 
+// prefetch parses, on every core, the prompt files the memo does not hold
+// yet, so that a snapshot of thousands of new files (the first one, or the
+// first after a restart) is not parsed one file at a time.
+func (b *builder) prefetch(ctx context.Context, cfg RepoConfig, files []FileRef) error {
+	type job struct {
+		f    FileRef
+		name string
+	}
+	var jobs []job
+	for _, f := range files {
+		name, ok := NameFromPath(cfg.Root, cfg.Extensions, f.Path)
+		if !ok {
+			continue
+		}
+		key := f.Blob + "\x00" + f.Path
+		if _, ok := b.used[key]; ok {
+			continue
+		}
+		if _, ok := b.memo[key]; ok {
+			continue
+		}
+		jobs = append(jobs, job{f, name})
+	}
+	if len(jobs) < 16 {
+		return nil // not worth the goroutines: parse lazily
+	}
+	out := make([]parsed, len(jobs))
+	errs := make([]error, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(jobs) && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+				out[i], errs[i] = b.parseFile(ctx, jobs[i].f, jobs[i].name)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i, j := range jobs {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		b.used[j.f.Blob+"\x00"+j.f.Path] = out[i]
+	}
+	return nil
+}
+
 // parse parses file f (default name name) through the memo.
 func (b *builder) parse(ctx context.Context, f FileRef, name string) (*Prompt, error) {
 	key := f.Blob + "\x00" + f.Path
@@ -263,23 +321,32 @@ func (b *builder) parse(ctx context.Context, f FileRef, name string) (*Prompt, e
 		b.used[key] = r
 		return r.prompt, r.err
 	}
-	var r parsed
-	if f.Size > MaxFileSize {
-		r.err = &Problem{Path: f.Path, Name: name, Message: fmt.Sprintf("file is %d bytes, over the %d byte limit", f.Size, MaxFileSize)}
-	} else {
-		data, err := b.src.ReadBlob(ctx, f.Blob)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", f.Path, err)
-		}
-		r.prompt, r.err = b.parser.ParsePrompt(f.Path, name, data)
-		if r.err == nil {
-			r.prompt.Raw = data
-			r.prompt.Checksum = Checksum(data)
-			r.prompt.Path = f.Path
-		}
+	r, err := b.parseFile(ctx, f, name)
+	if err != nil {
+		return nil, err
 	}
 	b.used[key] = r
 	return r.prompt, r.err
+}
+
+// parseFile reads and parses file f. Safe for concurrent use.
+func (b *builder) parseFile(ctx context.Context, f FileRef, name string) (parsed, error) {
+	var r parsed
+	if f.Size > MaxFileSize {
+		r.err = &Problem{Path: f.Path, Name: name, Message: fmt.Sprintf("file is %d bytes, over the %d byte limit", f.Size, MaxFileSize)}
+		return r, nil
+	}
+	data, err := b.src.ReadBlob(ctx, f.Blob)
+	if err != nil {
+		return r, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	r.prompt, r.err = b.parser.ParsePrompt(f.Path, name, data)
+	if r.err == nil {
+		r.prompt.Raw = data
+		r.prompt.Checksum = Checksum(data)
+		r.prompt.Path = f.Path
+	}
+	return r, nil
 }
 
 // asProblem turns a parse error into a Problem about path.

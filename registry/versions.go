@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"sort"
 )
 
 // recordMoves appends to the promotion ledger every configured environment
@@ -102,24 +103,25 @@ func (r *Registry) Versions(ctx context.Context, name string) ([]VersionEntry, e
 	if err != nil {
 		return nil, err
 	}
+	byVersion := map[int][]Span{}
+	for _, sp := range spans {
+		byVersion[sp.Version] = append(byVersion[sp.Version], sp)
+	}
+	def, _ := st.def.Get(name)
 	out := make([]VersionEntry, len(vs))
 	for i, v := range vs {
 		e := VersionEntry{Version: v, Environments: []string{}, CurrentAt: []CommitRange{}, EnvironmentHistory: stays[v.Version]}
 		if e.EnvironmentHistory == nil {
 			e.EnvironmentHistory = []EnvironmentStay{}
 		}
-		if cur, ok := st.def.Get(name); ok && cur.Prompt.Checksum == v.Checksum {
-			e.Current = true
-		}
+		e.Current = def != nil && def.Prompt.Checksum == v.Checksum
 		for _, env := range sortedKeysOf(st.envs) {
 			if cur, ok := st.envs[env].Get(name); ok && cur.Prompt.Checksum == v.Checksum {
 				e.Environments = append(e.Environments, env)
 			}
 		}
-		for _, s := range spans {
-			if s.Version == v.Version {
-				e.CurrentAt = append(e.CurrentAt, CommitRange{From: r.index.sha(s.From), Until: r.index.sha(s.To)})
-			}
+		for _, s := range byVersion[v.Version] {
+			e.CurrentAt = append(e.CurrentAt, CommitRange{From: r.index.sha(s.From), Until: r.index.sha(s.To)})
 		}
 		out[len(vs)-1-i] = e
 	}
@@ -156,16 +158,16 @@ func (r *Registry) stays(ctx context.Context, st *state, name string, spans []Sp
 	return out, nil
 }
 
-// versionAt returns the version the spans make current at indexed commit
-// seq; 0 if none, or if seq is 0 (a commit off the indexed history).
+// versionAt returns the version the spans (one prompt's, in order of From,
+// never overlapping) make current at indexed commit seq; 0 if none, or if
+// seq is 0 (a commit off the indexed history).
 func versionAt(spans []Span, seq int) int {
 	if seq == 0 {
 		return 0
 	}
-	for _, s := range spans {
-		if s.From <= seq && (s.To == 0 || seq < s.To) {
-			return s.Version
-		}
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].From > seq }) - 1
+	if i >= 0 && (spans[i].To == 0 || seq < spans[i].To) {
+		return spans[i].Version
 	}
 	return 0
 }

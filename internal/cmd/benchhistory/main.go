@@ -50,7 +50,7 @@ type result struct {
 }
 
 func main() {
-	phase := flag.String("phase", "", "internal: run one phase (first, restart)")
+	phase := flag.String("phase", "", "internal: run one phase (first, restart, append)")
 	prompts := flag.Int("prompts", 2000, "prompts in the generated repository")
 	commits := flag.Int("commits", 10000, "commits in the generated repository")
 	appendN := flag.Int("append", 100, "commits appended before the incremental measurement")
@@ -72,6 +72,10 @@ func main() {
 	switch *phase {
 	case "":
 		err = orchestrate(ctx, *repo, *prompts, *commits, *appendN, *requests)
+	case "append":
+		// A process of its own, so that the generator's memory is not
+		// counted as the server's.
+		_, err = genrepo.Append(ctx, *repo, *appendN)
 	case "first", "restart":
 		var r result
 		r, err = runPhase(ctx, *phase, *repo, *data, *busiest, *appendN, *requests)
@@ -168,8 +172,10 @@ func runPhase(ctx context.Context, phase, repo, data, busiest string, appendN, r
 	}
 	r.Seconds = time.Since(start).Seconds()
 	if phase == "restart" {
-		if _, err := genrepo.Append(ctx, repo, appendN); err != nil {
-			return r, err
+		app := exec.Command(os.Args[0], "-phase", "append", "-repo", repo, "-append", strconv.Itoa(appendN))
+		app.Stderr = os.Stderr
+		if err := app.Run(); err != nil {
+			return r, fmt.Errorf("append %d commits: %w", appendN, err)
 		}
 		start := time.Now()
 		if err := reg.Sync(ctx); err != nil {
