@@ -39,13 +39,13 @@ func (c *countingRegistry) Trigger(registry.Cause) { c.triggers.Add(1) }
 // env is a server under test: a real Git repository the test commits into,
 // the real store, registry and HTTP server.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	repo *gittest.Repo
 	reg  *countingRegistry
 	srv  *httptest.Server
 }
 
-func newEnv(t *testing.T, webhookSecret string) *env {
+func newEnv(t testing.TB, webhookSecret string) *env {
 	t.Helper()
 	repo := gittest.New(t)
 	store, err := gitstore.Open(gitstore.Options{URL: repo.Path(), Dir: t.TempDir()})
@@ -141,7 +141,7 @@ user:
 Hi, I am {{ customer_name }}.
 `
 
-func seeded(t *testing.T) *env {
+func seeded(t testing.TB) *env {
 	e := newEnv(t, secret)
 	e.commit(map[string]string{
 		"support/welcome.prompt":  welcome,
