@@ -95,9 +95,7 @@ func TestKilledDuringFetch(t *testing.T) {
 
 	// A first, complete fetch, then new commits: the killed fetch is an
 	// incremental one into a clone that has refs.
-	s := openDir(t, r.URL(), dir)
-	fetch(t, s)
-	s.Close()
+	cloneInto(t, r.URL(), dir)
 	fastImport(t, r, bigCommits, 128<<10)
 	newHead := r.Git("rev-parse", "main")
 
@@ -158,32 +156,22 @@ func TestOpenRepairsLeftovers(t *testing.T) {
 	r.Tag("v1", c1)
 	r.ForceBranch("dev", c1)
 	dir := t.TempDir()
-	s := openDir(t, r.URL(), dir)
-	fetch(t, s)
-	s.Close()
+	cloneInto(t, r.URL(), dir)
 	path := filepath.Join(dir, cloneName)
 
 	// What a kill or a machine crash can leave: a ref file emptied by an
 	// in-place rewrite, a ref to an object that never reached the disk,
 	// temporary files, a pack index without its pack, a half-initialized
 	// clone directory.
-	write := func(name, content string) {
-		t.Helper()
-		p := filepath.Join(path, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("refs/heads/dev", "")
-	write("refs/tags/v1", strings.Repeat("ab", 20)+"\n")
-	write("refs/heads/garbled", "not a sha\n")
-	write("objects/pack/tmp_pack_123", "partial")
-	write("objects/pack/pack-"+strings.Repeat("cd", 20)+".idx", "orphan")
-	write("._packed-refs123", "partial")
+	writeFile(t, path, "refs/heads/dev", "")
+	writeFile(t, path, "refs/tags/v1", strings.Repeat("ab", 20)+"\n")
+	writeFile(t, path, "refs/heads/garbled", "not a sha\n")
+	writeFile(t, path, "objects/pack/tmp_pack_123", "partial")
+	writeFile(t, path, "objects/pack/pack-"+strings.Repeat("cd", 20)+".idx", "orphan")
+	writeFile(t, path, "._packed-refs123", "partial")
 	os.MkdirAll(filepath.Join(dir, cloneName+initSuffix+"42"), 0o755)
 
-	s = openDir(t, r.URL(), dir)
+	s := openDir(t, r.URL(), dir)
 
 	t.Run("refs are readable, broken ones gone", func(t *testing.T) {
 		want := map[string]string{"refs/heads/main": c1}
@@ -219,9 +207,7 @@ func TestOpenRecreatesUnusableClone(t *testing.T) {
 	r := gittest.New(t)
 	c1 := r.Commit("c1")
 	dir := t.TempDir()
-	s := openDir(t, r.URL(), dir)
-	fetch(t, s)
-	s.Close()
+	cloneInto(t, r.URL(), dir)
 	idx, _ := filepath.Glob(filepath.Join(dir, cloneName, "objects", "pack", "*.idx"))
 	if len(idx) == 0 {
 		t.Fatal("no pack index")
@@ -230,7 +216,7 @@ func TestOpenRecreatesUnusableClone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = openDir(t, r.URL(), dir)
+	s := openDir(t, r.URL(), dir)
 
 	t.Run("the broken clone is moved aside", func(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, cloneName+".broken")); err != nil {

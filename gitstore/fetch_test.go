@@ -13,11 +13,7 @@ import (
 
 func TestFetchInitialClone(t *testing.T) {
 	t.Parallel()
-	r := gittest.New(t)
-	r.Write("a.prompt", "hello")
-	c1 := r.Commit("first")
-	r.Write("b.prompt", "world")
-	c2 := r.Commit("second")
+	r, c1, c2 := twoCommits(t)
 	r.Tag("v1", c1)
 	r.ForceBranch("dev", c1)
 	want := map[string]string{"refs/heads/main": c2, "refs/heads/dev": c1, "refs/tags/v1": c1}
@@ -43,7 +39,7 @@ func TestFetchInitialClone(t *testing.T) {
 			}
 			// The full history came, not just the tips.
 			if _, err := s.Commit(context.Background(), c1); err != nil {
-				t.Errorf("Commit(first): %v", err)
+				t.Errorf("Commit(c1): %v", err)
 			}
 		})
 	}
@@ -60,17 +56,12 @@ func TestFetchInitialClone(t *testing.T) {
 
 func TestFetchFollowsTheRemote(t *testing.T) {
 	t.Parallel()
-	r := gittest.New(t)
-	r.Write("a.prompt", "v1")
-	c1 := r.Commit("c1")
-	r.Write("a.prompt", "v2")
-	c2 := r.Commit("c2")
+	r, c1, c2 := twoCommits(t)
 	r.Tag("production", c1)
 	r.TagAnnotated("release", c1, "release notes")
 	r.ForceBranch("feature", c2)
 	r.Tag("old", c1)
-	s := openStore(t, r.URL())
-	fetch(t, s)
+	s := fetched(t, r.URL())
 
 	t.Run("new commits are picked up", func(t *testing.T) {
 		r.Write("a.prompt", "v3")
@@ -204,11 +195,7 @@ func TestFetchContext(t *testing.T) {
 func TestFetchRepacks(t *testing.T) {
 	t.Parallel()
 	r := gittest.New(t)
-	s, err := Open(Options{URL: r.Path(), Dir: t.TempDir(), MaxPacks: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openWith(t, Options{URL: r.Path(), Dir: t.TempDir(), MaxPacks: 3})
 	var shas []string
 	for i := range 8 {
 		r.Write("a.prompt", strings.Repeat("x", i+1))

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,12 +25,35 @@ func openStore(t *testing.T, url string) *Store {
 // the test ends.
 func openDir(t *testing.T, url, dir string) *Store {
 	t.Helper()
-	s, err := Open(Options{URL: url, Dir: dir})
+	return openWith(t, Options{URL: url, Dir: dir})
+}
+
+// openWith opens a Store with opts and closes it when the test ends.
+func openWith(t *testing.T, opts Options) *Store {
+	t.Helper()
+	s, err := Open(opts)
 	if err != nil {
-		t.Fatalf("Open(%s): %v", url, err)
+		t.Fatalf("Open(%s): %v", opts.URL, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// fetched opens a Store on url with a fresh data directory and fetches.
+func fetched(t *testing.T, url string) *Store {
+	t.Helper()
+	s := openStore(t, url)
+	fetch(t, s)
+	return s
+}
+
+// cloneInto leaves in dir a clone of url that has fetched once, its Store
+// closed.
+func cloneInto(t *testing.T, url, dir string) {
+	t.Helper()
+	s := openDir(t, url, dir)
+	fetch(t, s)
+	s.Close()
 }
 
 func fetch(t *testing.T, s *Store) {
@@ -52,6 +78,69 @@ func wantCode(t *testing.T, err error, want string) {
 	t.Helper()
 	if got := registry.ErrorCode(err); got != want {
 		t.Fatalf("error code = %q (%v), want %q", got, err, want)
+	}
+}
+
+// twoCommits returns a repository whose main has two commits: c1 writes
+// a.prompt "v1", c2 changes it to "v2".
+func twoCommits(t *testing.T) (r *gittest.Repo, c1, c2 string) {
+	t.Helper()
+	r = gittest.New(t)
+	r.Write("a.prompt", "v1")
+	c1 = r.Commit("c1")
+	r.Write("a.prompt", "v2")
+	c2 = r.Commit("c2")
+	return r, c1, c2
+}
+
+// writeFile writes content to the file name below dir, creating its
+// directory.
+func writeFile(t *testing.T, dir, name, content string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// spinReaders runs read in a loop in each of n goroutines until stop is
+// called (or the test ends). stop waits for them and returns the errors
+// they met, at most one each (a reader stops at its first), and how many
+// reads each made.
+func spinReaders(t *testing.T, n int, read func() error) (stop func() (errs []error, reads []int)) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	counts := make([]int, n)
+	for i := range counts {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if err := read(); err != nil {
+					errc <- err
+					return
+				}
+				counts[i]++
+			}
+		})
+	}
+	var once sync.Once
+	halt := func() { once.Do(func() { close(done); wg.Wait(); close(errc) }) }
+	t.Cleanup(halt)
+	return func() ([]error, []int) {
+		halt()
+		var errs []error
+		for err := range errc {
+			errs = append(errs, err)
+		}
+		return errs, counts
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,11 +23,7 @@ const emptyTreeSHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 func TestFirstParents(t *testing.T) {
 	t.Parallel()
-	r := gittest.New(t)
-	r.Write("a.prompt", "1")
-	c1 := r.Commit("c1")
-	r.Write("a.prompt", "2")
-	c2 := r.Commit("c2")
+	r, c1, c2 := twoCommits(t)
 	r.Git("checkout", "-q", "-b", "feature")
 	r.Write("f.prompt", "1")
 	f1 := r.Commit("f1")
@@ -41,8 +36,7 @@ func TestFirstParents(t *testing.T) {
 	m := r.Git("rev-parse", "HEAD")
 	r.Write("a.prompt", "4")
 	c4 := r.Commit("c4")
-	s := openStore(t, r.URL())
-	fetch(t, s)
+	s := fetched(t, r.URL())
 	ctx := context.Background()
 
 	if want := strings.Fields(r.Git("rev-list", "--first-parent", c4)); !slices.Equal(want, []string{c4, m, c3, c2, c1}) {
@@ -94,8 +88,7 @@ func TestFirstParentsLong(t *testing.T) {
 	t.Parallel()
 	r := gittest.New(t)
 	fastImport(t, r, 3000, 0)
-	s := openStore(t, r.URL())
-	fetch(t, s)
+	s := fetched(t, r.URL())
 	head := r.Git("rev-parse", "HEAD")
 	want := strings.Fields(r.Git("rev-list", "--first-parent", head))
 	start := time.Now()
@@ -254,8 +247,7 @@ func gitDiff(t *testing.T, r *gittest.Repo, from, to, dir string, sizes map[stri
 func TestDiffMatchesGit(t *testing.T) {
 	t.Parallel()
 	r, commits := historyRepo(t)
-	s := openStore(t, r.URL())
-	fetch(t, s)
+	s := fetched(t, r.URL())
 	ctx := context.Background()
 
 	if got := r.Git("diff-tree", "-r", "--no-renames", commits[4], commits[5]); !strings.Contains(got, "160000") {
@@ -361,8 +353,7 @@ func TestTagger(t *testing.T) {
 	r.TagAnnotated("production", c1, "release 1")
 	r.Tag("staging", c1)
 	when := r.Git("for-each-ref", "--format=%(taggerdate:unix)", "refs/tags/production")
-	s := openStore(t, r.URL())
-	fetch(t, s)
+	s := fetched(t, r.URL())
 	ctx := context.Background()
 
 	got, err := s.Tagger(ctx, "refs/tags/production")
@@ -388,8 +379,7 @@ func TestFetchRef(t *testing.T) {
 	r := gittest.New(t)
 	r.Write("prompts/a.prompt", "1")
 	c1 := r.Commit("c1")
-	s := openStore(t, r.URL())
-	fetch(t, s)
+	s := fetched(t, r.URL())
 	ctx := context.Background()
 
 	// A pull request: a commit no branch or tag reaches.
@@ -470,8 +460,7 @@ func TestFetchRef(t *testing.T) {
 		gone := gittest.New(t)
 		gone.Write("a", "a")
 		gone.Commit("c")
-		s := openStore(t, gone.Path())
-		fetch(t, s)
+		s := fetched(t, gone.Path())
 		if err := os.RemoveAll(gone.Path()); err != nil {
 			t.Fatal(err)
 		}
@@ -494,33 +483,10 @@ func TestHistoryDuringFetch(t *testing.T) {
 		r.Write(fmt.Sprintf("prompts/p%d.prompt", i), "0")
 	}
 	r.Commit("c0")
-	s, err := Open(Options{URL: r.URL(), Dir: t.TempDir(), MaxPacks: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openWith(t, Options{URL: r.URL(), Dir: t.TempDir(), MaxPacks: 3})
 	fetch(t, s)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	reads := make([]int, 3)
-	for i := range reads {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := walkHistory(context.Background(), s); err != nil {
-					errs <- err
-					return
-				}
-				reads[i]++
-			}
-		})
-	}
+	stop := spinReaders(t, 3, func() error { return walkHistory(context.Background(), s) })
 	const fetches = 8
 	for i := 1; i <= fetches; i++ {
 		r.Write(fmt.Sprintf("prompts/p%d.prompt", i), fmt.Sprint(i))
@@ -533,10 +499,8 @@ func TestHistoryDuringFetch(t *testing.T) {
 			t.Errorf("FetchRef = %q, %v; want %s", got, err, c)
 		}
 	}
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	errs, reads := stop()
+	for _, err := range errs {
 		t.Error(err)
 	}
 	for i, n := range reads {
@@ -691,11 +655,7 @@ func TestPackPoolFollowsPacks(t *testing.T) {
 	r := gittest.New(t)
 	r.Write("prompts/a.prompt", "0")
 	r.Commit("c0")
-	s, err := Open(Options{URL: r.URL(), Dir: t.TempDir(), MaxPacks: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openWith(t, Options{URL: r.URL(), Dir: t.TempDir(), MaxPacks: 2})
 	fetch(t, s)
 	dir := filepath.Join(s.Path(), "objects", "pack")
 	check := func(when string) {

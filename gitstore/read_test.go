@@ -34,8 +34,7 @@ func TestRead(t *testing.T) {
 	c2 := r.Commit("add a submodule")
 	blob := r.Git("rev-parse", c2+":prompts/support/welcome.prompt")
 
-	s := openStore(t, r.URL())
-	fetch(t, s)
+	s := fetched(t, r.URL())
 
 	t.Run("ListFiles lists regular files recursively, sorted, with blob and size", func(t *testing.T) {
 		got, err := s.ListFiles(ctx, c2, "prompts")
@@ -185,11 +184,7 @@ func TestReadTooLarge(t *testing.T) {
 	r := gittest.New(t)
 	r.Write("big.prompt", strings.Repeat("x", 2000))
 	c := r.Commit("big")
-	s, err := Open(Options{URL: r.Path(), Dir: t.TempDir(), MaxFileBytes: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openWith(t, Options{URL: r.Path(), Dir: t.TempDir(), MaxFileBytes: 1000})
 	fetch(t, s)
 
 	t.Run("a file over MaxFileBytes is ETOOLARGE", func(t *testing.T) {
@@ -211,8 +206,7 @@ func TestReadLargeFile(t *testing.T) {
 	big := strings.Repeat("0123456789abcdef", largeObjectBytes/16+1000) // read from disk, not inflated into the cache
 	r.Write("big.prompt", big)
 	c := r.Commit("big")
-	s := openStore(t, r.Path())
-	fetch(t, s)
+	s := fetched(t, r.Path())
 	files, err := s.ListFiles(context.Background(), c, "")
 	if err != nil || len(files) != 1 || files[0].Size != int64(len(big)) {
 		t.Fatalf("ListFiles = %+v, %v, want big.prompt of %d bytes", files, err, len(big))
@@ -232,8 +226,7 @@ func TestResolveCommit(t *testing.T) {
 	ctx := context.Background()
 	r := gittest.New(t)
 	fastImport(t, r, 400, 0) // commits 52 and 316 share 4 hex digits
-	s := openStore(t, r.URL())
-	fetch(t, s)
+	s := fetched(t, r.URL())
 	head := r.Git("rev-parse", "main")
 
 	t.Run("full sha resolves to itself", func(t *testing.T) {

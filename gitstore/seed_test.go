@@ -14,17 +14,9 @@ import (
 func TestSeed(t *testing.T) {
 	t.Parallel()
 	seed := t.TempDir()
-	write := func(name, content string) {
-		t.Helper()
-		p := filepath.Join(seed, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("promptreg.yaml", "root: .\n")
-	write("support/welcome.prompt", "Hello {{ name }}")
-	write(".git/HEAD", "not ours") // a seed folder inside a repository
+	writeFile(t, seed, "promptreg.yaml", "root: .\n")
+	writeFile(t, seed, "support/welcome.prompt", "Hello {{ name }}")
+	writeFile(t, seed, ".git/HEAD", "not ours") // a seed folder inside a repository
 	if err := os.Symlink("support/welcome.prompt", filepath.Join(seed, "link.prompt")); err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +72,7 @@ func TestSeed(t *testing.T) {
 	})
 
 	t.Run("a Store serves it", func(t *testing.T) {
-		s := openStore(t, repo)
-		fetch(t, s)
+		s := fetched(t, repo)
 		data, err := s.ReadFile(context.Background(), refs(t, s)["refs/heads/main"], "support/welcome.prompt")
 		if err != nil || string(data) != "Hello {{ name }}" {
 			t.Errorf("ReadFile = %q, %v", data, err)

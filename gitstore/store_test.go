@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/promptreg/promptreg/internal/gittest"
@@ -32,9 +31,7 @@ func TestOpen(t *testing.T) {
 
 	t.Run("the same repository spelled otherwise is accepted", func(t *testing.T) {
 		dir := t.TempDir()
-		s := openDir(t, r.Path(), dir)
-		fetch(t, s)
-		s.Close()
+		cloneInto(t, r.Path(), dir)
 		t.Chdir(filepath.Dir(r.Path()))
 		for _, url := range []string{r.URL(), r.Path() + "/", filepath.Base(r.Path())} {
 			s, err := Open(Options{URL: url, Dir: dir})
@@ -81,11 +78,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("HEAD of the clone names the tracked branch", func(t *testing.T) {
-		s, err := Open(Options{URL: r.Path(), Dir: t.TempDir(), Branch: "release"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := openWith(t, Options{URL: r.Path(), Dir: t.TempDir(), Branch: "release"})
 		data, _ := os.ReadFile(filepath.Join(s.Path(), "HEAD"))
 		if got, want := string(data), "ref: refs/heads/release\n"; got != want {
 			t.Errorf("HEAD = %q, want %q", got, want)
@@ -107,8 +100,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("git fsck finds the clone sound", func(t *testing.T) {
-		s := openStore(t, r.URL())
-		fetch(t, s)
+		s := fetched(t, r.URL())
 		if _, err := gittest.Run(s.Path(), gittest.Epoch, "", "fsck", "--strict"); err != nil {
 			t.Error(err)
 		}
@@ -130,8 +122,7 @@ func TestResolveLooseCommit(t *testing.T) {
 	t.Parallel()
 	r := gittest.New(t)
 	c1 := r.Commit("first")
-	s := openStore(t, r.Path())
-	fetch(t, s)
+	s := fetched(t, r.Path())
 	// A commit written as a loose object into the clone, as the coming
 	// commit-on-behalf will.
 	loose, err := gittest.Run(s.Path(), gittest.Epoch, "", "commit-tree", "-m", "loose", "-p", c1, c1+"^{tree}")
@@ -151,8 +142,7 @@ func TestHashesWithPrefixMatchesGoGit(t *testing.T) {
 	t.Parallel()
 	r := gittest.New(t)
 	fastImport(t, r, 300, 0)
-	s := openStore(t, r.Path())
-	fetch(t, s)
+	s := fetched(t, r.Path())
 	r.Write("more.prompt", "more")
 	r.Commit("more")
 	fetch(t, s) // a second pack
@@ -181,33 +171,10 @@ func TestConcurrentReadsDuringFetch(t *testing.T) {
 	r := gittest.New(t)
 	r.Write("prompts/a.prompt", "0")
 	r.Commit("c0")
-	s, err := Open(Options{URL: r.URL(), Dir: t.TempDir(), MaxPacks: 3}) // repacks too
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openWith(t, Options{URL: r.URL(), Dir: t.TempDir(), MaxPacks: 3}) // repacks too
 	fetch(t, s)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	reads := make([]int, 3)
-	for i := range reads {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := readAll(context.Background(), s); err != nil {
-					errs <- err
-					return
-				}
-				reads[i]++
-			}
-		})
-	}
+	stop := spinReaders(t, 3, func() error { return readAll(context.Background(), s) })
 	const fetches = 8
 	for i := 1; i <= fetches; i++ {
 		r.Write("prompts/a.prompt", fmt.Sprint(i))
@@ -215,12 +182,10 @@ func TestConcurrentReadsDuringFetch(t *testing.T) {
 		r.Commit(fmt.Sprint("c", i))
 		fetch(t, s)
 	}
-	close(stop)
-	wg.Wait()
-	close(errs)
+	errs, reads := stop()
 
 	t.Run("readers saw no error", func(t *testing.T) {
-		for err := range errs {
+		for _, err := range errs {
 			t.Error(err)
 		}
 	})

@@ -147,9 +147,7 @@ func (a *analyzer) node(n nodes.Node, sc *scope, topLevel bool) {
 func (a *analyzer) stmt(block *nodes.ControlStructureBlock, sc *scope, topLevel bool) {
 	switch s := block.ControlStructure.(type) {
 	case *ifStmt:
-		for _, c := range s.conds {
-			a.expr(c, sc)
-		}
+		a.exprs(s.conds, sc)
 		for _, b := range s.bodies {
 			a.body(b, sc.child())
 		}
@@ -173,9 +171,7 @@ func (a *analyzer) stmt(block *nodes.ControlStructureBlock, sc *scope, topLevel 
 		}
 		a.body(s.body, sc.child())
 	case *withStmt:
-		for _, v := range s.values {
-			a.expr(v, sc)
-		}
+		a.exprs(s.values, sc)
 		a.body(s.body, sc.child(s.names...))
 	case *macroStmt:
 		sc.declare(s.name)
@@ -208,21 +204,12 @@ func (a *analyzer) stmt(block *nodes.ControlStructureBlock, sc *scope, topLevel 
 		a.t.extends = s.target
 		a.refs[s.target] = true
 	case *includeStmt:
-		a.refs[s.target] = true
-		if s.withContext {
-			a.t.deps = append(a.t.deps, dependency{target: s.target, declared: sc.all()})
-		}
+		a.ref(s.target, s.withContext, sc)
 	case *importStmt:
-		a.refs[s.target] = true
-		if s.withContext {
-			a.t.deps = append(a.t.deps, dependency{target: s.target, declared: sc.all()})
-		}
+		a.ref(s.target, s.withContext, sc)
 		sc.declare(s.alias)
 	case *fromImportStmt:
-		a.refs[s.target] = true
-		if s.withContext {
-			a.t.deps = append(a.t.deps, dependency{target: s.target, declared: sc.all()})
-		}
+		a.ref(s.target, s.withContext, sc)
 		for _, alias := range s.aliases {
 			sc.declare(alias)
 		}
@@ -238,10 +225,17 @@ func (a *analyzer) stmt(block *nodes.ControlStructureBlock, sc *scope, topLevel 
 	}
 }
 
-func (a *analyzer) macro(m *macroStmt, sc *scope) {
-	for _, d := range m.defaults {
-		a.expr(d, sc)
+// ref records a reference to the template target by include or import; with
+// context, target also reads the names sc declares.
+func (a *analyzer) ref(target string, withContext bool, sc *scope) {
+	a.refs[target] = true
+	if withContext {
+		a.t.deps = append(a.t.deps, dependency{target: target, declared: sc.all()})
 	}
+}
+
+func (a *analyzer) macro(m *macroStmt, sc *scope) {
+	a.exprs(m.defaults, sc)
 	a.macros = append(a.macros, m)
 	a.uses[m] = &use{names: map[string]*tokens.Token{}}
 	inner := sc.child(m.params...)
@@ -256,11 +250,20 @@ func (a *analyzer) filterArgs(f *nodes.FilterCall, sc *scope) {
 	if filters[f.Name] == nil {
 		a.fail(f.Token, "no filter named '%s'", f.Name)
 	}
-	for _, arg := range f.Args {
+	a.args(f.Args, f.Kwargs, sc)
+}
+
+// args walks the arguments of a call, filter or test.
+func (a *analyzer) args(args []nodes.Expression, kwargs map[string]nodes.Expression, sc *scope) {
+	a.exprs(args, sc)
+	for _, arg := range kwargs {
 		a.expr(arg, sc)
 	}
-	for _, arg := range f.Kwargs {
-		a.expr(arg, sc)
+}
+
+func (a *analyzer) exprs(list []nodes.Expression, sc *scope) {
+	for _, e := range list {
+		a.expr(e, sc)
 	}
 }
 
@@ -317,12 +320,7 @@ func (a *analyzer) expr(e nodes.Node, sc *scope) {
 		a.name(e.Name.Val, sc, e.Name)
 	case *nodes.Call:
 		a.expr(e.Func, sc)
-		for _, arg := range e.Args {
-			a.expr(arg, sc)
-		}
-		for _, arg := range e.Kwargs {
-			a.expr(arg, sc)
-		}
+		a.args(e.Args, e.Kwargs, sc)
 	case *nodes.GetItem:
 		a.expr(e.Node, sc)
 		a.expr(e.Arg, sc)
@@ -343,12 +341,7 @@ func (a *analyzer) expr(e nodes.Node, sc *scope) {
 			a.fail(e.Test.Token, "no test named '%s'", e.Test.Name)
 		}
 		a.expr(e.Expression, sc)
-		for _, arg := range e.Test.Args {
-			a.expr(arg, sc)
-		}
-		for _, arg := range e.Test.Kwargs {
-			a.expr(arg, sc)
-		}
+		a.args(e.Test.Args, e.Test.Kwargs, sc)
 	case *nodes.BinaryExpression:
 		a.expr(e.Left, sc)
 		a.expr(e.Right, sc)
@@ -357,13 +350,9 @@ func (a *analyzer) expr(e nodes.Node, sc *scope) {
 	case *nodes.Negation:
 		a.expr(e.Term, sc)
 	case *nodes.List:
-		for _, v := range e.Val {
-			a.expr(v, sc)
-		}
+		a.exprs(e.Val, sc)
 	case *nodes.Tuple:
-		for _, v := range e.Val {
-			a.expr(v, sc)
-		}
+		a.exprs(e.Val, sc)
 	case *nodes.Dict:
 		for _, p := range e.Pairs {
 			a.expr(p.Key, sc)

@@ -101,6 +101,14 @@ func argStr(fname string, v any) (string, error) {
 	return "", typeErrorf("%s(): argument must be str, not %s", fname, typeName(v))
 }
 
+// argOptInt is an int argument that may be None, which means def.
+func argOptInt(fname string, v any, def int64) (int64, error) {
+	if v == nil {
+		return def, nil
+	}
+	return argInt(fname, v)
+}
+
 // argOptStr is a str argument that may be None.
 func argOptStr(fname string, v any) (string, bool, error) {
 	if v == nil {

@@ -193,12 +193,11 @@ func (r *renderer) eval(e nodes.Node, f *frame) (any, error) {
 		}
 		return positive(v)
 	case *nodes.Negation:
-		v, err := r.eval(n.Term, f)
+		b, err := r.evalTruth(n.Term, f)
 		if err != nil {
 			return nil, err
 		}
-		b, err := r.truth(v)
-		return !b, err
+		return !b, nil
 	case *nodes.List:
 		out := make([]any, len(n.Val))
 		for i, x := range n.Val {
@@ -240,21 +239,7 @@ func (r *renderer) eval(e nodes.Node, f *frame) (any, error) {
 		}
 		return d, nil
 	case *condExpr:
-		c, err := r.eval(n.cond, f)
-		if err != nil {
-			return nil, err
-		}
-		ok, err := r.truth(c)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return r.eval(n.expr, f)
-		}
-		if n.alt == nil {
-			return undefined{soft: true, hint: "the inline if-expression evaluated to false and no else section was defined."}, nil
-		}
-		return r.eval(n.alt, f)
+		return r.evalIf(n.expr, n.cond, n.alt, f)
 	case *nodes.Error:
 		return nil, &RenderError{Kind: "TemplateSyntaxError", Msg: n.Error.Error()}
 	case nil:
@@ -620,21 +605,35 @@ func (r *renderer) evalCond(n *nodes.Call, f *frame) (any, error) {
 	if len(n.Args) < 2 || len(n.Args) > 3 || len(n.Kwargs) > 0 {
 		return nil, &RenderError{Kind: "TemplateSyntaxError", Msg: "malformed conditional expression"}
 	}
-	c, err := r.eval(n.Args[1], f)
-	if err != nil {
-		return nil, err
+	var alt nodes.Node
+	if len(n.Args) == 3 {
+		alt = n.Args[2]
 	}
-	ok, err := r.truth(c)
-	if err != nil {
-		return nil, err
-	}
+	return r.evalIf(n.Args[0], n.Args[1], alt, f)
+}
+
+// evalIf is the inline "expr if cond else alt": only the branch taken is
+// evaluated, and a false cond without alt (nil) gives a soft undefined.
+func (r *renderer) evalIf(expr, cond, alt nodes.Node, f *frame) (any, error) {
+	ok, err := r.evalTruth(cond, f)
 	switch {
+	case err != nil:
+		return nil, err
 	case ok:
-		return r.eval(n.Args[0], f)
-	case len(n.Args) == 3:
-		return r.eval(n.Args[2], f)
+		return r.eval(expr, f)
+	case alt != nil:
+		return r.eval(alt, f)
 	}
 	return undefined{soft: true, hint: "the inline if-expression evaluated to false and no else section was defined."}, nil
+}
+
+// evalTruth evaluates a condition.
+func (r *renderer) evalTruth(e nodes.Node, f *frame) (bool, error) {
+	v, err := r.eval(e, f)
+	if err != nil {
+		return false, err
+	}
+	return r.truth(v)
 }
 
 // chainOps maps the operators of a rewritten comparison chain.

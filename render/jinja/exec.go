@@ -158,30 +158,12 @@ func (r *renderer) execOutput(n *nodes.Output, f *frame) error {
 	var v any
 	var err error
 	if n.Condition != nil {
-		c, err := r.eval(n.Condition, f)
-		if err != nil {
-			return err
-		}
-		ok, err := r.truth(c)
-		if err != nil {
-			return err
-		}
-		switch {
-		case ok:
-			v, err = r.eval(n.Expression, f)
-		case n.Alternative != nil:
-			v, err = r.eval(n.Alternative, f)
-		default:
-			v = undefined{soft: true, hint: "the inline if-expression evaluated to false and no else section was defined."}
-		}
-		if err != nil {
-			return err
-		}
+		v, err = r.evalIf(n.Expression, n.Condition, n.Alternative, f)
 	} else {
 		v, err = r.eval(n.Expression, f)
-		if err != nil {
-			return err
-		}
+	}
+	if err != nil {
+		return err
 	}
 	if s, ok := v.(string); ok && !r.escape {
 		return r.write(s)
@@ -267,11 +249,7 @@ func (r *renderer) execStmt(block *nodes.ControlStructureBlock, f *frame) error 
 	switch s := block.ControlStructure.(type) {
 	case *ifStmt:
 		for i, c := range s.conds {
-			v, err := r.eval(c, f)
-			if err != nil {
-				return err
-			}
-			ok, err := r.truth(v)
+			ok, err := r.evalTruth(c, f)
 			if err != nil {
 				return err
 			}
@@ -470,11 +448,7 @@ func (r *renderer) loop(s *forStmt, seq any, f *frame, depth int) error {
 			if err := r.bindTargets(s.targets, item, cf); err != nil {
 				return err
 			}
-			c, err := r.eval(s.cond, cf)
-			if err != nil {
-				return err
-			}
-			ok, err := r.truth(c)
+			ok, err := r.evalTruth(s.cond, cf)
 			if err != nil {
 				return err
 			}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -18,48 +17,48 @@ type filterFunc func(r *renderer, v any, args []any, kw []kwarg) (any, error)
 
 // filters are Jinja2's built-in filters with Jinja2 3.1's semantics.
 var filters = map[string]filterFunc{
-	"abs":            filterAbs,
+	"abs":            unary("abs", filterAbs),
 	"attr":           filterAttr,
 	"batch":          filterBatch,
 	"capitalize":     strFilter("capitalize", capitalize),
 	"center":         filterCenter,
-	"count":          filterLength,
+	"count":          unary("length", filterLength),
 	"d":              filterDefault,
 	"default":        filterDefault,
 	"dictsort":       filterDictsort,
 	"e":              filterEscape,
 	"escape":         filterEscape,
 	"filesizeformat": filterFilesizeformat,
-	"first":          filterFirst,
+	"first":          endItem("first", false),
 	"float":          filterFloat,
 	"forceescape":    filterForceescape,
 	"format":         filterFormat,
 	"groupby":        filterGroupby,
 	"indent":         filterIndent,
 	"int":            filterInt,
-	"items":          filterItems,
+	"items":          unary("items", filterItems),
 	"join":           filterJoin,
-	"last":           filterLast,
-	"length":         filterLength,
-	"list":           filterList,
+	"last":           endItem("last", true),
+	"length":         unary("length", filterLength),
+	"list":           unary("list", filterList),
 	"lower":          strFilter("lower", lower),
 	"map":            filterMap,
 	"max":            minMax("max", 1),
 	"min":            minMax("min", -1),
-	"pprint":         filterPprint,
+	"pprint":         unary("pprint", filterPprint),
 	"random":         filterRandom,
 	"reject":         selectFilter("reject", false, false),
 	"rejectattr":     selectFilter("rejectattr", false, true),
 	"replace":        filterReplace,
-	"reverse":        filterReverse,
+	"reverse":        unary("reverse", filterReverse),
 	"round":          filterRound,
-	"safe":           filterSafe,
+	"safe":           unaryStr("safe", markSafe),
 	"select":         selectFilter("select", true, false),
 	"selectattr":     selectFilter("selectattr", true, true),
 	"slice":          filterSlice,
 	"sort":           filterSort,
-	"string":         filterString,
-	"striptags":      filterStriptags,
+	"string":         unary("string", filterString),
+	"striptags":      unaryStr("striptags", striptags),
 	"sum":            filterSum,
 	"title":          strFilter("title", jinjaTitle),
 	"tojson":         filterTojson,
@@ -67,11 +66,32 @@ var filters = map[string]filterFunc{
 	"truncate":       filterTruncate,
 	"unique":         filterUnique,
 	"upper":          strFilter("upper", upper),
-	"urlencode":      filterUrlencode,
+	"urlencode":      unary("urlencode", filterUrlencode),
 	"urlize":         filterUrlize,
-	"wordcount":      filterWordcount,
+	"wordcount":      unaryStr("wordcount", wordcount),
 	"wordwrap":       filterWordwrap,
 	"xmlattr":        filterXmlattr,
+}
+
+// unary is a filter that takes no arguments besides the value it filters.
+func unary(name string, fn func(r *renderer, v any) (any, error)) filterFunc {
+	return func(r *renderer, v any, args []any, kw []kwarg) (any, error) {
+		if len(args) > 0 || len(kw) > 0 {
+			return nil, typeErrorf("%s() takes exactly one argument", name)
+		}
+		return fn(r, v)
+	}
+}
+
+// unaryStr is a unary filter that returns fn(str(v)).
+func unaryStr[T any](name string, fn func(string) T) filterFunc {
+	return unary(name, func(r *renderer, v any) (any, error) {
+		s, err := r.toStr(v)
+		if err != nil {
+			return nil, err
+		}
+		return fn(s), nil
+	})
 }
 
 // strFilter is a filter that applies fn to str(v), keeping Markup.
@@ -91,10 +111,7 @@ func strFilter(name string, fn func(string) string) filterFunc {
 	}
 }
 
-func filterAbs(_ *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("abs() takes exactly one argument")
-	}
+func filterAbs(_ *renderer, v any) (any, error) {
 	switch n := v.(type) {
 	case int64:
 		if n < 0 {
@@ -190,10 +207,7 @@ func filterCenter(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	return r.pad(s, width, " ", 0)
 }
 
-func filterLength(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("length() takes exactly one argument")
-	}
+func filterLength(r *renderer, v any) (any, error) {
 	if u, ok := v.(undefined); ok && r.strict(u) {
 		return nil, u.err()
 	}
@@ -270,16 +284,9 @@ func filterEscape(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	return filterForceescape(r, v, args, kw)
 }
 
-func filterForceescape(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("escape() takes exactly one argument")
-	}
-	s, err := r.toStr(v)
-	if err != nil {
-		return nil, err
-	}
-	return Markup(htmlEscape(s)), nil
-}
+// filterForceescape escapes even Markup. escape hands it everything but
+// Markup, hence the escape() in its argument error.
+var filterForceescape = unaryStr("escape", func(s string) Markup { return Markup(htmlEscape(s)) })
 
 var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")
 
@@ -338,32 +345,25 @@ func toNumber(v any) (any, error) {
 	return nil, typeErrorf("float() argument must be a string or a real number, not '%s'", typeName(v))
 }
 
-func filterFirst(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("first() takes 1 positional argument but %d were given", 1+len(args)+len(kw))
+// endItem builds first and last.
+func endItem(name string, last bool) filterFunc {
+	hint := "No " + name + " item, sequence was empty."
+	return func(r *renderer, v any, args []any, kw []kwarg) (any, error) {
+		if len(args) > 0 || len(kw) > 0 {
+			return nil, typeErrorf("%s() takes 1 positional argument but %d were given", name, 1+len(args)+len(kw))
+		}
+		list, err := r.iterate(v)
+		if err != nil {
+			return nil, err
+		}
+		if len(list) == 0 {
+			return undefined{hint: hint, name: name}, nil
+		}
+		if last {
+			return list[len(list)-1], nil
+		}
+		return list[0], nil
 	}
-	list, err := r.iterate(v)
-	if err != nil {
-		return nil, err
-	}
-	if len(list) == 0 {
-		return undefined{hint: "No first item, sequence was empty.", name: "first"}, nil
-	}
-	return list[0], nil
-}
-
-func filterLast(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("last() takes 1 positional argument but %d were given", 1+len(args)+len(kw))
-	}
-	list, err := r.iterate(v)
-	if err != nil {
-		return nil, err
-	}
-	if len(list) == 0 {
-		return undefined{hint: "No last item, sequence was empty.", name: "last"}, nil
-	}
-	return list[len(list)-1], nil
 }
 
 var specFloat = newSpec("float", "default", 0.0)
@@ -522,6 +522,22 @@ func (r *renderer) attrGetter(attribute, def any, hasDefault bool) (func(any) (a
 	}, nil
 }
 
+// keyGetter is attrGetter for the key items are compared by: strings are
+// lower-cased unless caseSensitive.
+func (r *renderer) keyGetter(attribute any, caseSensitive bool) (func(any) (any, error), error) {
+	get, err := r.attrGetter(attribute, nil, false)
+	if err != nil || caseSensitive {
+		return get, err
+	}
+	return func(x any) (any, error) {
+		k, err := get(x)
+		if err != nil {
+			return nil, err
+		}
+		return foldKey(k), nil
+	}, nil
+}
+
 var specIndent = newSpec("indent", "width", int64(4), "first", false, "blank", false)
 
 func filterIndent(r *renderer, v any, args []any, kw []kwarg) (any, error) {
@@ -529,25 +545,15 @@ func filterIndent(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var indention string
-	switch w := a[0].(type) {
-	case string:
-		indention = w
-	default:
-		n, err := argInt("indent", w)
-		if err != nil {
-			return nil, err
-		}
-		if n > maxFormatWidth {
-			return nil, &LimitError{Limit: "size", Msg: "indent width too large"}
-		}
-		indention = strings.Repeat(" ", int(max(n, 0)))
+	indention, err := indentArg("indent", a[0], "indent width too large")
+	if err != nil {
+		return nil, err
 	}
 	s, err := r.toStr(v)
 	if err != nil {
 		return nil, err
 	}
-	lines := pySplitlines(s + "\n")
+	lines := splitLines(s+"\n", false)
 	var rv string
 	if truthy(a[2]) {
 		rv = strings.Join(lines, "\n"+indention)
@@ -575,8 +581,24 @@ func filterIndent(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	return rv, nil
 }
 
-// pySplitlines is str.splitlines() without keepends.
-func pySplitlines(s string) []string {
+// indentArg is the indent argument of indent and tojson: a string, or a
+// number of spaces; tooLarge is the message for more than maxFormatWidth.
+func indentArg(fname string, v any, tooLarge string) (string, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	n, err := argInt(fname, v)
+	if err != nil {
+		return "", err
+	}
+	if n > maxFormatWidth {
+		return "", &LimitError{Limit: "size", Msg: tooLarge}
+	}
+	return strings.Repeat(" ", int(max(n, 0))), nil
+}
+
+// splitLines is str.splitlines(keepends): nil for "".
+func splitLines(s string, keepends bool) []string {
 	var out []string
 	for s != "" {
 		i := strings.IndexAny(s, "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
@@ -590,11 +612,12 @@ func pySplitlines(s string) []string {
 		} else if s[i] >= utf8.RuneSelf {
 			_, n = utf8.DecodeRuneInString(s[i:])
 		}
-		out = append(out, s[:i])
+		if keepends {
+			out = append(out, s[:i+n])
+		} else {
+			out = append(out, s[:i])
+		}
 		s = s[i+n:]
-	}
-	if out == nil {
-		out = []string{""}
 	}
 	return out
 }
@@ -679,10 +702,7 @@ func parseInt(s string, base int64) (any, bool) {
 	return normBig(z), true
 }
 
-func filterItems(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("items() takes exactly one argument")
-	}
+func filterItems(r *renderer, v any) (any, error) {
 	p, err := r.pairs(v, "items")
 	if err != nil {
 		return nil, err
@@ -743,10 +763,7 @@ func filterJoin(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	return b.String(), nil
 }
 
-func filterList(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("list() takes exactly one argument")
-	}
+func filterList(r *renderer, v any) (any, error) {
 	list, err := r.iterate(v)
 	if err != nil {
 		return nil, err
@@ -822,25 +839,19 @@ func minMax(name string, sign int) filterFunc {
 		if len(list) == 0 {
 			return undefined{hint: "No aggregated item, sequence was empty.", name: name}, nil
 		}
-		get, err := r.attrGetter(a[1], nil, false)
+		key, err := r.keyGetter(a[1], truthy(a[0]))
 		if err != nil {
 			return nil, err
 		}
 		best := list[0]
-		bestKey, err := get(best)
+		bestKey, err := key(best)
 		if err != nil {
 			return nil, err
 		}
-		if !truthy(a[0]) {
-			bestKey = foldKey(bestKey)
-		}
 		for _, x := range list[1:] {
-			k, err := get(x)
+			k, err := key(x)
 			if err != nil {
 				return nil, err
-			}
-			if !truthy(a[0]) {
-				k = foldKey(k)
 			}
 			c, err := compare(k, bestKey)
 			if err != nil {
@@ -854,10 +865,7 @@ func minMax(name string, sign int) filterFunc {
 	}
 }
 
-func filterPprint(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("pprint() takes exactly one argument")
-	}
+func filterPprint(_ *renderer, v any) (any, error) {
 	return repr(sortedDicts(v, 0)), nil
 }
 
@@ -868,14 +876,7 @@ func sortedDicts(v any, depth int) any {
 	}
 	switch x := v.(type) {
 	case *Dict:
-		idx := make([]int, x.Len())
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(i, j int) bool {
-			c, _ := compare(x.keys[idx[i]], x.keys[idx[j]])
-			return c < 0
-		})
+		idx, _ := keyOrder(x)
 		d := NewDict(x.Len())
 		for _, i := range idx {
 			d.Set(x.keys[i], sortedDicts(x.vals[i], depth+1))
@@ -980,11 +981,9 @@ func filterReplace(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	count := int64(-1)
-	if a[2] != nil {
-		if count, err = argInt("replace", a[2]); err != nil {
-			return nil, err
-		}
+	count, err := argOptInt("replace", a[2], -1)
+	if err != nil {
+		return nil, err
 	}
 	out, err := r.replace(s, old, repl, count)
 	if err != nil {
@@ -996,10 +995,7 @@ func filterReplace(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	return out, nil
 }
 
-func filterReverse(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("reverse() takes exactly one argument")
-	}
+func filterReverse(r *renderer, v any) (any, error) {
 	if s, ok := asString(v); ok {
 		runes := []rune(s)
 		for i, j := 0, len(runes)-1; i < j; i, j = i+1, j-1 {
@@ -1091,16 +1087,7 @@ func pyRound(f float64, prec int64) float64 {
 	return out
 }
 
-func filterSafe(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("safe() takes exactly one argument")
-	}
-	s, err := r.toStr(v)
-	if err != nil {
-		return nil, err
-	}
-	return Markup(s), nil
-}
+func markSafe(s string) Markup { return Markup(s) }
 
 var specSlice = newSpec("slice", "slices", required, "fill_with", nil)
 
@@ -1183,25 +1170,11 @@ func filterSort(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	return &List{Items: sorted}, nil
 }
 
-func filterString(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("string() takes exactly one argument")
-	}
+func filterString(r *renderer, v any) (any, error) {
 	if m, ok := v.(Markup); ok {
 		return m, nil
 	}
 	return r.toStr(v)
-}
-
-func filterStriptags(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("striptags() takes exactly one argument")
-	}
-	s, err := r.toStr(v)
-	if err != nil {
-		return nil, err
-	}
-	return striptags(s), nil
 }
 
 // striptags is markupsafe's Markup.striptags: drop comments and tags,
@@ -1331,14 +1304,7 @@ func filterTrim(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	chars, ok, err := argOptStr("trim", a[0])
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return strings.TrimFunc(s, unicode.IsSpace), nil
-	}
-	return strings.Trim(s, chars), nil
+	return strip("trim", s, a[0], strings.Trim, strings.TrimFunc)
 }
 
 var specTruncate = newSpec("truncate", "length", int64(255), "killwords", false, "end", "...", "leeway", nil)
@@ -1360,11 +1326,9 @@ func filterTruncate(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	leeway := int64(5)
-	if a[3] != nil {
-		if leeway, err = argInt("truncate", a[3]); err != nil {
-			return nil, err
-		}
+	leeway, err := argOptInt("truncate", a[3], 5)
+	if err != nil {
+		return nil, err
 	}
 	endLen := int64(utf8.RuneCountInString(end))
 	if n < endLen {
@@ -1408,19 +1372,16 @@ func filterUnique(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	get, err := r.attrGetter(a[1], nil, false)
+	key, err := r.keyGetter(a[1], truthy(a[0]))
 	if err != nil {
 		return nil, err
 	}
 	seen := NewDict(len(list))
 	out := []any{}
 	for _, x := range list {
-		k, err := get(x)
+		k, err := key(x)
 		if err != nil {
 			return nil, err
-		}
-		if !truthy(a[0]) {
-			k = foldKey(k)
 		}
 		if err := hashable(k); err != nil {
 			return nil, err
@@ -1434,10 +1395,7 @@ func filterUnique(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	return &List{Items: out}, nil
 }
 
-func filterUrlencode(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("urlencode() takes exactly one argument")
-	}
+func filterUrlencode(r *renderer, v any) (any, error) {
 	var pairs []any
 	switch o := v.(type) {
 	case string, Markup:
@@ -1498,14 +1456,8 @@ func urlQuote(s string, forQS bool) string {
 	return b.String()
 }
 
-func filterWordcount(r *renderer, v any, args []any, kw []kwarg) (any, error) {
-	if len(args) > 0 || len(kw) > 0 {
-		return nil, typeErrorf("wordcount() takes exactly one argument")
-	}
-	s, err := r.toStr(v)
-	if err != nil {
-		return nil, err
-	}
+// wordcount counts the runs of word characters in s.
+func wordcount(s string) int64 {
 	n := int64(0)
 	in := false
 	for _, c := range s {
@@ -1515,7 +1467,7 @@ func filterWordcount(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 		}
 		in = w
 	}
-	return n, nil
+	return n
 }
 
 // isWordChar is Python's \w for str patterns.
@@ -1548,7 +1500,7 @@ func filterWordwrap(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 		}
 	}
 	var paras []string
-	for _, line := range pySplitlines(s) {
+	for _, line := range splitLines(s, false) {
 		if s == "" {
 			break
 		}

@@ -34,6 +34,17 @@ func (r *renderer) percentFormat(format string, args any) (string, error) {
 		next++
 		return v, nil
 	}
+	starArg := func() (int64, error) { // a width or precision given as *
+		v, err := nextArg()
+		if err != nil {
+			return 0, err
+		}
+		n, err := argInt("*", v)
+		if err != nil {
+			return 0, typeErrorf("* wants int")
+		}
+		return n, nil
+	}
 	usedMapping := false
 	var b strings.Builder
 	for i := 0; i < len(format); {
@@ -57,16 +68,8 @@ func (r *renderer) percentFormat(format string, args any) (string, error) {
 			if mapping == nil {
 				return "", typeErrorf("format requires a mapping")
 			}
-			depth, j := 1, i+1
-			for ; j < len(format) && depth > 0; j++ {
-				switch format[j] {
-				case '(':
-					depth++
-				case ')':
-					depth--
-				}
-			}
-			if depth > 0 {
+			j := closingBracket(format, i, '(', ')')
+			if j < 0 {
 				return "", valueErrorf("incomplete format key")
 			}
 			k := format[i+1 : j-1]
@@ -95,13 +98,9 @@ func (r *renderer) percentFormat(format string, args any) (string, error) {
 		}
 	width:
 		if i < len(format) && format[i] == '*' {
-			v, err := nextArg()
+			w, err := starArg()
 			if err != nil {
 				return "", err
-			}
-			w, err := argInt("*", v)
-			if err != nil {
-				return "", typeErrorf("* wants int")
 			}
 			if w < 0 {
 				sp.left, w = true, -w
@@ -109,34 +108,25 @@ func (r *renderer) percentFormat(format string, args any) (string, error) {
 			sp.width = int(w)
 			i++
 		} else {
-			for ; i < len(format) && format[i] >= '0' && format[i] <= '9'; i++ {
-				sp.width = sp.width*10 + int(format[i]-'0')
-				if sp.width > maxFormatWidth {
-					return "", &LimitError{Limit: "size", Msg: "format width too large"}
-				}
+			var err error
+			if sp.width, i, err = parseCount(format, i, "width"); err != nil {
+				return "", err
 			}
 		}
 		sp.prec = -1
 		if i < len(format) && format[i] == '.' {
 			i++
-			sp.prec = 0
 			if i < len(format) && format[i] == '*' {
-				v, err := nextArg()
+				p, err := starArg()
 				if err != nil {
 					return "", err
-				}
-				p, err := argInt("*", v)
-				if err != nil {
-					return "", typeErrorf("* wants int")
 				}
 				sp.prec = int(max(p, 0))
 				i++
 			} else {
-				for ; i < len(format) && format[i] >= '0' && format[i] <= '9'; i++ {
-					sp.prec = sp.prec*10 + int(format[i]-'0')
-					if sp.prec > maxFormatWidth {
-						return "", &LimitError{Limit: "size", Msg: "format precision too large"}
-					}
+				var err error
+				if sp.prec, i, err = parseCount(format, i, "precision"); err != nil {
+					return "", err
 				}
 			}
 		}
@@ -178,6 +168,35 @@ func (r *renderer) percentFormat(format string, args any) (string, error) {
 		return "", typeErrorf("not all arguments converted during string formatting")
 	}
 	return b.String(), nil
+}
+
+// closingBracket returns the index just after the bracket that closes the
+// one at s[i] (brackets nest), or -1 if it is not closed.
+func closingBracket(s string, i int, open, close byte) int {
+	depth := 1
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case open:
+			depth++
+		case close:
+			if depth--; depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return -1
+}
+
+// parseCount reads the decimal digits at s[i:] as a width or precision
+// (what) and returns it with the index after them.
+func parseCount(s string, i int, what string) (int, int, error) {
+	n := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if n = n*10 + int(s[i]-'0'); n > maxFormatWidth {
+			return 0, i, &LimitError{Limit: "size", Msg: "format " + what + " too large"}
+		}
+	}
+	return n, i, nil
 }
 
 // fmtSpec is a parsed conversion specification.
@@ -410,16 +429,8 @@ func (r *renderer) strFormat(format string, args []any, kw []kwarg) (string, err
 			continue
 		}
 		// A replacement field: find the matching brace.
-		depth, j := 1, i+1
-		for ; j < len(format) && depth > 0; j++ {
-			switch format[j] {
-			case '{':
-				depth++
-			case '}':
-				depth--
-			}
-		}
-		if depth > 0 {
+		j := closingBracket(format, i, '{', '}')
+		if j < 0 {
 			return "", valueErrorf("expected '}' before end of string")
 		}
 		field := format[i+1 : j-1]
@@ -570,30 +581,19 @@ func (r *renderer) formatValue(v any, spec string) (string, error) {
 		}
 		spec = spec[1:]
 	}
-	k := 0
-	for k < len(spec) && spec[k] >= '0' && spec[k] <= '9' {
-		k++
+	width, k, err := parseCount(spec, 0, "width")
+	if err != nil {
+		return "", err
 	}
-	if k > 0 {
-		sp.width, _ = strconv.Atoi(spec[:k])
-		if sp.width > maxFormatWidth {
-			return "", &LimitError{Limit: "size", Msg: "format width too large"}
-		}
-	}
-	spec = spec[k:]
+	sp.width, spec = width, spec[k:]
 	grouping := ""
 	if spec != "" && (spec[0] == ',' || spec[0] == '_') {
 		grouping, spec = spec[:1], spec[1:]
 	}
 	sp.prec = -1
 	if strings.HasPrefix(spec, ".") {
-		k := 1
-		for k < len(spec) && spec[k] >= '0' && spec[k] <= '9' {
-			k++
-		}
-		sp.prec, _ = strconv.Atoi(spec[1:k])
-		if sp.prec > maxFormatWidth {
-			return "", &LimitError{Limit: "size", Msg: "format precision too large"}
+		if sp.prec, k, err = parseCount(spec, 1, "precision"); err != nil {
+			return "", err
 		}
 		spec = spec[k:]
 	}

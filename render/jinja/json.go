@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"math/big"
-	"sort"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -140,24 +139,13 @@ func filterTojson(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	indent := ""
-	hasIndent := false
-	switch in := a[0].(type) {
-	case nil:
-	case string:
-		indent, hasIndent = in, true
-	default:
-		n, err := argInt("tojson", in)
-		if err != nil {
+	var b strings.Builder
+	enc := jsonEncoder{r: r, b: &b, hasIndent: a[0] != nil}
+	if enc.hasIndent {
+		if enc.indent, err = indentArg("tojson", a[0], "indent too large"); err != nil {
 			return nil, err
 		}
-		if n > maxFormatWidth {
-			return nil, &LimitError{Limit: "size", Msg: "indent too large"}
-		}
-		indent, hasIndent = strings.Repeat(" ", int(max(n, 0))), true
 	}
-	var b strings.Builder
-	enc := jsonEncoder{r: r, b: &b, indent: indent, hasIndent: hasIndent}
 	if err := enc.encode(v, 0); err != nil {
 		return nil, err
 	}
@@ -236,52 +224,41 @@ func (e *jsonEncoder) encode(v any, depth int) error {
 	return nil
 }
 
-func (e *jsonEncoder) array(items []any, depth int) error {
-	if len(items) == 0 {
-		e.b.WriteString("[]")
+// container writes n members between the brackets start and end, laid
+// out as json.dumps does; member(i) writes the i-th.
+func (e *jsonEncoder) container(start, end byte, n, depth int, member func(i int) error) error {
+	e.b.WriteByte(start)
+	if n == 0 {
+		e.b.WriteByte(end)
 		return nil
 	}
-	e.b.WriteByte('[')
-	for i, x := range items {
+	for i := range n {
 		if i > 0 {
 			e.b.WriteString(e.sep())
 		}
 		e.newline(depth + 1)
-		if err := e.encode(x, depth+1); err != nil {
+		if err := member(i); err != nil {
 			return err
 		}
 	}
 	e.newline(depth)
-	e.b.WriteByte(']')
+	e.b.WriteByte(end)
 	return nil
 }
 
-func (e *jsonEncoder) object(d *Dict, depth int) error {
-	if d.Len() == 0 {
-		e.b.WriteString("{}")
-		return nil
-	}
-	idx := make([]int, d.Len())
-	for i := range idx {
-		idx[i] = i
-	}
-	var sortErr error
-	sort.SliceStable(idx, func(i, j int) bool {
-		c, err := compare(d.keys[idx[i]], d.keys[idx[j]])
-		if err != nil && sortErr == nil {
-			sortErr = err
-		}
-		return c < 0
+func (e *jsonEncoder) array(items []any, depth int) error {
+	return e.container('[', ']', len(items), depth, func(i int) error {
+		return e.encode(items[i], depth+1)
 	})
-	if sortErr != nil {
-		return sortErr
+}
+
+func (e *jsonEncoder) object(d *Dict, depth int) error {
+	idx, err := keyOrder(d)
+	if err != nil {
+		return err
 	}
-	e.b.WriteByte('{')
-	for n, i := range idx {
-		if n > 0 {
-			e.b.WriteString(e.sep())
-		}
-		e.newline(depth + 1)
+	return e.container('{', '}', len(idx), depth, func(n int) error {
+		i := idx[n]
 		var key string
 		switch k := d.keys[i].(type) {
 		case string:
@@ -299,13 +276,8 @@ func (e *jsonEncoder) object(d *Dict, depth int) error {
 		}
 		writeJSONString(e.b, key)
 		e.b.WriteString(": ")
-		if err := e.encode(d.vals[i], depth+1); err != nil {
-			return err
-		}
-	}
-	e.newline(depth)
-	e.b.WriteByte('}')
-	return nil
+		return e.encode(d.vals[i], depth+1)
+	})
 }
 
 // writeJSONString writes s as json.dumps(ensure_ascii=True) does, with

@@ -286,15 +286,21 @@ func stripMethod(name string, trim func(string, string) string, trimFunc func(st
 		if err != nil {
 			return nil, err
 		}
-		chars, ok, err := argOptStr(name, a[0])
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return trimFunc(s, unicode.IsSpace), nil
-		}
-		return trim(s, chars), nil
+		return strip(name, s, a[0], trim, trimFunc)
 	}
+}
+
+// strip is str.strip(chars) (or lstrip, rstrip, with the matching trim
+// functions): chars None strips whitespace.
+func strip(fname, s string, chars any, trim func(string, string) string, trimFunc func(string, func(rune) bool) string) (any, error) {
+	cs, ok, err := argOptStr(fname, chars)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return trimFunc(s, unicode.IsSpace), nil
+	}
+	return trim(s, cs), nil
 }
 
 func splitMethod(name string, fromRight bool) strMethod {
@@ -326,11 +332,7 @@ func splitMethod(name string, fromRight bool) strMethod {
 		if err := r.grow(len(parts)); err != nil {
 			return nil, err
 		}
-		out := make([]any, len(parts))
-		for i, p := range parts {
-			out[i] = p
-		}
-		return &List{Items: out}, nil
+		return strList(parts), nil
 	}
 }
 
@@ -412,34 +414,11 @@ func methodSplitlines(r *renderer, s string, args []any, kw []kwarg) (any, error
 	if err != nil {
 		return nil, err
 	}
-	keep := truthy(a[0])
-	var out []any
-	for s != "" {
-		i := strings.IndexAny(s, "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
-		if i < 0 {
-			out = append(out, s)
-			break
-		}
-		n := 1
-		if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
-			n = 2
-		} else if s[i] >= utf8.RuneSelf {
-			_, n = utf8.DecodeRuneInString(s[i:])
-		}
-		if keep {
-			out = append(out, s[:i+n])
-		} else {
-			out = append(out, s[:i])
-		}
-		s = s[i+n:]
-	}
-	if err := r.grow(len(out)); err != nil {
+	lines := splitLines(s, truthy(a[0]))
+	if err := r.grow(len(lines)); err != nil {
 		return nil, err
 	}
-	if out == nil {
-		out = []any{}
-	}
-	return &List{Items: out}, nil
+	return strList(lines), nil
 }
 
 var specReplace = newSpec("replace", "old", required, "new", required, "count", int64(-1))

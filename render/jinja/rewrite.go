@@ -118,32 +118,66 @@ func wrapDoubleNot(toks []*tokens.Token) []*tokens.Token {
 	return out
 }
 
+// scanForward returns the index of the token that ends the run starting at
+// i: a closing bracket at bracket depth 0, or the first other token j for
+// which stop(j, depth) holds (depth counts the brackets opened since i);
+// len(toks) if there is none.
+func scanForward(toks []*tokens.Token, i int, stop func(j, depth int) bool) int {
+	depth := 0
+	for j := i; j < len(toks); j++ {
+		switch t := toks[j].Type; {
+		case isOpen(t):
+			depth++
+		case isClose(t):
+			if depth == 0 {
+				return j
+			}
+			depth--
+		case stop(j, depth):
+			return j
+		}
+	}
+	return len(toks)
+}
+
+// scanBack is scanForward leftwards from i-1: it returns the first token
+// of the run that ends before i, the one after an opening bracket at depth
+// 0 or after the token j for which stop(j, depth) holds; 0 if there is none.
+func scanBack(toks []*tokens.Token, i int, stop func(j, depth int) bool) int {
+	depth := 0
+	for j := i - 1; j >= 0; j-- {
+		switch t := toks[j].Type; {
+		case isClose(t):
+			depth++
+		case isOpen(t):
+			if depth == 0 {
+				return j + 1
+			}
+			depth--
+		case stop(j, depth):
+			return j + 1
+		}
+	}
+	return 0
+}
+
 // operandEnd returns the index of the token ending the operand of "not"
 // that starts at i: the next and/or, comma, closing bracket or tag end at
 // bracket depth 0.
 func operandEnd(toks []*tokens.Token, i int) int {
-	depth := 0
-	for ; i < len(toks); i++ {
-		switch t := toks[i]; t.Type {
-		case tokens.LeftParenthesis, tokens.LeftBracket, tokens.LeftBrace:
-			depth++
-		case tokens.RightParenthesis, tokens.RightBracket, tokens.RightBrace:
-			if depth == 0 {
-				return i
-			}
-			depth--
+	return scanForward(toks, i, func(j, depth int) bool {
+		if depth > 0 {
+			return false
+		}
+		switch t := toks[j]; t.Type {
 		case tokens.And, tokens.Or, tokens.Comma, tokens.Colon, tokens.VariableEnd, tokens.BlockEnd,
 			tokens.EOF, tokens.Error:
-			if depth == 0 {
-				return i
-			}
+			return true
 		case tokens.Name:
-			if depth == 0 && (t.Val == "if" || t.Val == "else" || t.Val == "recursive") {
-				return i
-			}
+			return t.Val == "if" || t.Val == "else" || t.Val == "recursive"
 		}
-	}
-	return i
+		return false
+	})
 }
 
 func isOpen(t tokens.Type) bool {
@@ -165,50 +199,26 @@ func isTagEdge(t tokens.Type) bool {
 // elementStart returns the first token of the bracketed element that
 // contains i: the token after the opening bracket, comma, colon or "=".
 func elementStart(toks []*tokens.Token, i int) int {
-	depth := 0
-	for j := i - 1; j >= 0; j-- {
+	return scanBack(toks, i, func(j, depth int) bool {
 		t := toks[j].Type
-		switch {
-		case isClose(t):
-			depth++
-		case isOpen(t):
-			if depth == 0 {
-				return j + 1
-			}
-			depth--
-		case depth == 0 && (t == tokens.Comma || t == tokens.Colon || t == tokens.Assign):
-			return j + 1
-		case isTagEdge(t):
-			return j + 1
-		}
-	}
-	return 0
+		return depth == 0 && (t == tokens.Comma || t == tokens.Colon || t == tokens.Assign) || isTagEdge(t)
+	})
 }
 
 // elementEnd returns the index of the comma, colon or closing bracket that
 // ends the element containing i; with stopAtElse, an "else" at the same
 // depth ends it too.
 func elementEnd(toks []*tokens.Token, i int, stopAtElse bool) int {
-	depth := 0
-	for j := i; j < len(toks); j++ {
+	return scanForward(toks, i, func(j, depth int) bool {
 		t := toks[j]
 		switch {
-		case isOpen(t.Type):
-			depth++
-		case isClose(t.Type):
-			if depth == 0 {
-				return j
-			}
-			depth--
 		case depth == 0 && (t.Type == tokens.Comma || t.Type == tokens.Colon):
-			return j
+			return true
 		case depth == 0 && stopAtElse && t.Type == tokens.Name && t.Val == "else":
-			return j
-		case isTagEdge(t.Type):
-			return j
+			return true
 		}
-	}
-	return len(toks)
+		return isTagEdge(t.Type)
+	})
 }
 
 // rewriteCondExprs turns "a if b else c" inside brackets into
@@ -285,27 +295,16 @@ func rewriteChainedComparisons(toks []*tokens.Token) []*tokens.Token {
 			continue
 		}
 		ops := []int{i}
-		depth := 0
-		end := len(toks)
-	scan:
-		for j := i + 1; j < len(toks); j++ {
-			t := toks[j]
-			switch {
-			case isOpen(t.Type):
-				depth++
-			case isClose(t.Type):
-				if depth == 0 {
-					end = j
-					break scan
-				}
-				depth--
-			case depth == 0 && isComparison(t.Type):
-				ops = append(ops, j)
-			case depth == 0 && comparandBoundary(t):
-				end = j
-				break scan
+		end := scanForward(toks, i+1, func(j, depth int) bool {
+			if depth > 0 {
+				return false
 			}
-		}
+			if isComparison(toks[j].Type) {
+				ops = append(ops, j)
+				return false
+			}
+			return comparandBoundary(toks[j])
+		})
 		if len(ops) < 2 {
 			continue
 		}
@@ -329,20 +328,7 @@ func rewriteChainedComparisons(toks []*tokens.Token) []*tokens.Token {
 // chainStart returns the first token of the left operand of the
 // comparison at i.
 func chainStart(toks []*tokens.Token, i int) int {
-	depth := 0
-	for j := i - 1; j >= 0; j-- {
-		t := toks[j]
-		switch {
-		case isClose(t.Type):
-			depth++
-		case isOpen(t.Type):
-			if depth == 0 {
-				return j + 1
-			}
-			depth--
-		case depth == 0 && comparandBoundary(t):
-			return j + 1
-		}
-	}
-	return 0
+	return scanBack(toks, i, func(j, depth int) bool {
+		return depth == 0 && comparandBoundary(toks[j])
+	})
 }

@@ -225,6 +225,24 @@ func expectEnd(p, args *parser.Parser, what string) error {
 	return nil
 }
 
+// parseBody ends the opening {% tag %} and reads the body up to
+// {% endtag %}, whose arguments it returns unread.
+func parseBody(p, args *parser.Parser, tag string) (*nodes.Wrapper, *parser.Parser, error) {
+	if err := expectEnd(p, args, tag); err != nil {
+		return nil, nil, err
+	}
+	return p.WrapUntil("end" + tag)
+}
+
+// parseBareBody is parseBody for a tag whose end tag takes no arguments.
+func parseBareBody(p, args *parser.Parser, tag string) (*nodes.Wrapper, error) {
+	body, endArgs, err := parseBody(p, args, tag)
+	if err != nil {
+		return nil, err
+	}
+	return body, expectEnd(p, endArgs, "end"+tag)
+}
+
 // parseExpr parses an expression with an optional inline "if c else a".
 func parseExpr(p, args *parser.Parser) (nodes.Expression, error) {
 	expr, err := args.ParseExpression()
@@ -436,15 +454,12 @@ func parseSet(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		}
 		s.filters = append(s.filters, f)
 	}
-	if err := expectEnd(p, args, "set"); err != nil {
-		return nil, err
-	}
-	body, endArgs, err := p.WrapUntil("endset")
+	body, err := parseBareBody(p, args, "set")
 	if err != nil {
 		return nil, err
 	}
 	s.body = body
-	return s, expectEnd(p, endArgs, "endset")
+	return s, nil
 }
 
 func parseWith(p, args *parser.Parser) (nodes.ControlStructure, error) {
@@ -467,15 +482,12 @@ func parseWith(p, args *parser.Parser) (nodes.ControlStructure, error) {
 			break
 		}
 	}
-	if err := expectEnd(p, args, "with"); err != nil {
-		return nil, err
-	}
-	body, endArgs, err := p.WrapUntil("endwith")
+	body, err := parseBareBody(p, args, "with")
 	if err != nil {
 		return nil, err
 	}
 	s.body = body
-	return s, expectEnd(p, endArgs, "endwith")
+	return s, nil
 }
 
 // parseParams parses "(a, b=1)" into a macro signature.
@@ -525,10 +537,7 @@ func parseMacro(p, args *parser.Parser) (nodes.ControlStructure, error) {
 	if err := parseParams(p, args, m); err != nil {
 		return nil, err
 	}
-	if err := expectEnd(p, args, "macro"); err != nil {
-		return nil, err
-	}
-	body, endArgs, err := p.WrapUntil("endmacro")
+	body, endArgs, err := parseBody(p, args, "macro")
 	if err != nil {
 		return nil, err
 	}
@@ -556,16 +565,13 @@ func parseCall(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		return nil, errAt(p, args, "expected a call expression in call tag")
 	}
 	s.call = call
-	if err := expectEnd(p, args, "call"); err != nil {
-		return nil, err
-	}
-	body, endArgs, err := p.WrapUntil("endcall")
+	body, err := parseBareBody(p, args, "call")
 	if err != nil {
 		return nil, err
 	}
 	caller.body = body
 	s.caller = caller
-	return s, expectEnd(p, endArgs, "endcall")
+	return s, nil
 }
 
 func parseFilterBlock(p, args *parser.Parser) (nodes.ControlStructure, error) {
@@ -580,15 +586,12 @@ func parseFilterBlock(p, args *parser.Parser) (nodes.ControlStructure, error) {
 			break
 		}
 	}
-	if err := expectEnd(p, args, "filter"); err != nil {
-		return nil, err
-	}
-	body, endArgs, err := p.WrapUntil("endfilter")
+	body, err := parseBareBody(p, args, "filter")
 	if err != nil {
 		return nil, err
 	}
 	s.body = body
-	return s, expectEnd(p, endArgs, "endfilter")
+	return s, nil
 }
 
 func parseBlock(p, args *parser.Parser) (nodes.ControlStructure, error) {
@@ -600,10 +603,7 @@ func parseBlock(p, args *parser.Parser) (nodes.ControlStructure, error) {
 	s.name = name.Val
 	args.MatchName("scoped")
 	args.MatchName("required")
-	if err := expectEnd(p, args, "block"); err != nil {
-		return nil, err
-	}
-	body, endArgs, err := p.WrapUntil("endblock")
+	body, endArgs, err := parseBody(p, args, "block")
 	if err != nil {
 		return nil, err
 	}
@@ -724,10 +724,7 @@ func parseFromImport(p, args *parser.Parser) (nodes.ControlStructure, error) {
 
 func parseRaw(p, args *parser.Parser) (nodes.ControlStructure, error) {
 	s := &rawStmt{stmtBase: location(p, args)}
-	if err := expectEnd(p, args, "raw"); err != nil {
-		return nil, err
-	}
-	body, _, err := p.WrapUntil("endraw")
+	body, _, err := parseBody(p, args, "raw")
 	if err != nil {
 		return nil, err
 	}
@@ -752,15 +749,12 @@ func parseAutoescape(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		return nil, err
 	}
 	s.value = value
-	if err := expectEnd(p, args, "autoescape"); err != nil {
-		return nil, err
-	}
-	body, endArgs, err := p.WrapUntil("endautoescape")
+	body, err := parseBareBody(p, args, "autoescape")
 	if err != nil {
 		return nil, err
 	}
 	s.body = body
-	return s, expectEnd(p, endArgs, "endautoescape")
+	return s, nil
 }
 
 // sortedKwargs returns the keyword arguments of a call in source order

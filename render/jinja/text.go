@@ -145,11 +145,9 @@ func filterUrlize(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit := int64(-1)
-	if a[0] != nil {
-		if limit, err = argInt("urlize", a[0]); err != nil {
-			return nil, err
-		}
+	limit, err := argOptInt("urlize", a[0], -1)
+	if err != nil {
+		return nil, err
 	}
 	rel := "noopener"
 	if truthy(a[1]) {

@@ -40,6 +40,15 @@ type List struct {
 	Items []any
 }
 
+// strList returns a list of the strings.
+func strList(ss []string) *List {
+	items := make([]any, len(ss))
+	for i, s := range ss {
+		items[i] = s
+	}
+	return &List{Items: items}
+}
+
 // Tuple is an immutable Jinja tuple.
 type Tuple []any
 
@@ -133,6 +142,24 @@ func (d *Dict) find(key any) int {
 		}
 	}
 	return -1
+}
+
+// keyOrder returns the positions of d's entries in the (stable) order of
+// their keys, and the first error comparing two keys.
+func keyOrder(d *Dict) ([]int, error) {
+	idx := make([]int, d.Len())
+	for i := range idx {
+		idx[i] = i
+	}
+	var cmpErr error
+	sort.SliceStable(idx, func(i, j int) bool {
+		c, err := compare(d.keys[idx[i]], d.keys[idx[j]])
+		if err != nil && cmpErr == nil {
+			cmpErr = err
+		}
+		return c < 0
+	})
+	return idx, cmpErr
 }
 
 // hashKey maps a dict key to a comparable Go value with Python's equality:
@@ -316,11 +343,7 @@ func normalizeOther(v any, depth int) (any, error) {
 		}
 		return Tuple(l.Items), nil
 	case []string:
-		items := make([]any, len(v))
-		for i, s := range v {
-			items[i] = s
-		}
-		return &List{Items: items}, nil
+		return strList(v), nil
 	}
 	return normalizeReflect(reflect.ValueOf(v), depth)
 }
@@ -482,11 +505,7 @@ func plainDepth(v any, depth int) any {
 		}
 		return m
 	case *List:
-		out := make([]any, len(v.Items))
-		for i, x := range v.Items {
-			out[i] = plainDepth(x, depth+1)
-		}
-		return out
+		return plainDepth(v.Items, depth)
 	case []any:
 		out := make([]any, len(v))
 		for i, x := range v {
@@ -591,21 +610,11 @@ func writeRepr(b *strings.Builder, v any, path []any) {
 		b.WriteByte(')')
 	case *List:
 		b.WriteByte('[')
-		for i, x := range v.Items {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeRepr(b, x, depth)
-		}
+		writeReprItems(b, v.Items, depth)
 		b.WriteByte(']')
 	case Tuple:
 		b.WriteByte('(')
-		for i, x := range v {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeRepr(b, x, depth)
-		}
+		writeReprItems(b, v, depth)
 		if len(v) == 1 {
 			b.WriteByte(',')
 		}
@@ -635,6 +644,16 @@ func writeRepr(b *strings.Builder, v any, path []any) {
 		b.WriteString(v.repr())
 	default:
 		fmt.Fprintf(b, "<%s object>", typeName(v))
+	}
+}
+
+// writeReprItems writes the reprs of items separated by ", ".
+func writeReprItems(b *strings.Builder, items []any, path []any) {
+	for i, x := range items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writeRepr(b, x, path)
 	}
 }
 
@@ -690,9 +709,6 @@ func formatFloat(f float64) string {
 	mant, expStr, _ := strings.Cut(s, "e")
 	exp, _ := strconv.Atoi(expStr)
 	if exp < -4 || exp >= 16 {
-		if !strings.Contains(mant, ".") {
-			return mant + "e" + expSign(exp)
-		}
 		return mant + "e" + expSign(exp)
 	}
 	out := strconv.FormatFloat(f, 'f', -1, 64)
