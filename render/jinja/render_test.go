@@ -62,6 +62,7 @@ func TestRender(t *testing.T) {
 		{"unicode index", "{{ s[1] }}{{ s[-1] }}{{ s[1:3] }}{{ s | length }}{{ s | reverse }}", map[string]any{"s": "héllo中"}, "é中él6中olléh"},
 		{"dict order kept", "{{ d }} {{ d | tojson }}", map[string]any{"d": mustDecode(`{"z": 1, "a": [1, 2.5, null]}`)}, `{'z': 1, 'a': [1, 2.5, None]} {"a": [1, 2.5, null], "z": 1}`},
 		{"tojson escaping", `{{ "<a href='x'>&é" | tojson }}`, nil, `"\u003ca href=\u0027x\u0027\u003e\u0026\u00e9"`},
+		{"chained comparison in elif", "{% if 0 %}a{% elif 1 < 2 < 3 %}b{% endif %}", nil, "b"},
 		{"namespace", "{% set ns = namespace(n=0) %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}", nil, "6"},
 		{"loop vars", "{% for x in 'abc' %}{{ loop.index }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.cycle('o','e') }} {% endfor %}", nil, "12Trueo 21Falsee 30Falseo "},
 		{"macro call block", "{% macro m(x) %}[{{ caller(x) }}]{% endmacro %}{% call(v) m(2) %}{{ v * 2 }}{% endcall %}", nil, "[4]"},

@@ -174,7 +174,7 @@ func operandEnd(toks []*tokens.Token, i int) int {
 			tokens.EOF, tokens.Error:
 			return true
 		case tokens.Name:
-			return t.Val == "if" || t.Val == "else" || t.Val == "recursive"
+			return t.Val == "if" || t.Val == "elif" || t.Val == "else" || t.Val == "recursive"
 		}
 		return false
 	})
@@ -282,7 +282,7 @@ func comparandBoundary(t *tokens.Token) bool {
 	case tokens.And, tokens.Or, tokens.Not, tokens.Comma, tokens.Colon, tokens.Assign, tokens.Is, tokens.In:
 		return true
 	case tokens.Name:
-		return t.Val == "if" || t.Val == "else" || t.Val == "recursive"
+		return t.Val == "if" || t.Val == "elif" || t.Val == "else" || t.Val == "recursive"
 	}
 	return isTagEdge(t.Type)
 }
