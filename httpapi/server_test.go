@@ -580,7 +580,7 @@ func TestEnvironmentsOverHTTP(t *testing.T) {
 	e := seeded(t)
 	e.commit(map[string]string{"summarize.j2": "v2"})
 	e.sync()
-	e.repo.Tag("production", e.repo.Git("rev-parse", "HEAD"))
+	e.repo.TagAnnotated("production", e.repo.Git("rev-parse", "HEAD"), "promote v2")
 	if r := e.do(http.MethodPost, "/v1/hooks/git", []byte("{}"), "X-GitHub-Event", "push", "X-GitHub-Delivery", "abc", "X-Hub-Signature-256", "sha256="+sign([]byte("{}"))); r.status != 202 {
 		t.Fatalf("webhook = %d", r.status)
 	}
@@ -602,6 +602,9 @@ func TestEnvironmentsOverHTTP(t *testing.T) {
 	json.Unmarshal(e.get("/v1/environments/production/history").body, &hist)
 	if len(hist.Moves) != 2 || hist.Moves[0].Via != "webhook" || hist.Moves[0].Delivery != "abc" || hist.Moves[1].From != "" {
 		t.Errorf("history = %+v", hist.Moves)
+	}
+	if tg := hist.Moves[0].Tagger; tg == nil || tg.Email != gittest.AuthorEmail {
+		t.Errorf("tagger of the annotated tag = %+v", tg)
 	}
 }
 
@@ -634,5 +637,26 @@ func TestRenderOverHTTP(t *testing.T) {
 		if r := e.do(http.MethodPost, tt.path, []byte(tt.body)); r.status != tt.status {
 			t.Errorf("POST %s %.40s = %d %s, want %d", tt.path, tt.body, r.status, r.body, tt.status)
 		}
+	}
+}
+
+// TestHostileTemplateOverHTTP renders a template that would run for ever
+// and one that would fill memory: each answers 422 within the limits and the
+// server keeps serving.
+func TestHostileTemplateOverHTTP(t *testing.T) {
+	e := seeded(t)
+	e.commit(map[string]string{
+		"spin.prompt":  "{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}{% endfor %}{% endfor %}{% endfor %}",
+		"flood.prompt": "{% for i in range(10000) %}{{ 'x' * 100000 }}{% endfor %}",
+	})
+	e.sync()
+	for _, name := range []string{"spin", "flood"} {
+		r := e.do(http.MethodPost, "/v1/prompts/"+name+"/render", []byte(`{}`))
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "limit") {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	if r := e.get("/v1/prompts/summarize"); r.status != 200 {
+		t.Errorf("after hostile renders: %d", r.status)
 	}
 }

@@ -43,6 +43,8 @@ func TestRender(t *testing.T) {
 		"schema.prompt":          "---\ninput_schema:\n  type: object\n  required: [n]\n  properties:\n    n: {type: integer, minimum: 1}\n    tier: {type: string, default: standard}\n---\n{{ n }} {{ tier }}",
 		"lenient.prompt":         "---\nundefined: lenient\n---\n[{{ missing }}]",
 		"ordered.prompt":         "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}",
+		"macros/fmt.prompt":      "{% macro money(x) %}${{ '%.2f' % x }}{% endmacro %}",
+		"imports.prompt":         "{% from \"macros/fmt\" import money %}{% import \"macros/fmt\" as f %}{{ money(price) }} {{ f.money(1) }}",
 	})
 	r := render.NewRenderer(render.Options{})
 	tests := []struct {
@@ -61,6 +63,7 @@ func TestRender(t *testing.T) {
 		{"schema violation", "schema", `{"n":0}`, "", "", registry.EUNPROCESSABLE, "/n"},
 		{"schema required", "schema", `{}`, "", "", registry.EUNPROCESSABLE, "missing property"},
 		{"variables keep key order", "ordered", `{"d":{"z":1,"a":2}}`, "", "z=1;a=2;", "", ""},
+		{"macros imported from another prompt", "imports", `{"price": 3.5}`, "", "$3.50 $1.00", "", ""},
 		{"variables not an object", "text", `[1,2]`, "", "", registry.EINVALID, ""},
 		{"bad undefined mode", "text", `{}`, "sometimes", "", registry.EINVALID, ""},
 	}
