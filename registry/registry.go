@@ -483,9 +483,11 @@ type Status struct {
 	Environments []EnvStatus `json:"environments"`
 
 	LastFetchAttempt    *time.Time `json:"last_fetch_attempt"`
+	LastAttemptAge      *float64   `json:"last_fetch_attempt_age_seconds"`
 	LastFetchSuccess    *time.Time `json:"last_fetch_success"`
 	LastFetchAgeSeconds *float64   `json:"last_fetch_success_age_seconds"`
 	LastSync            *time.Time `json:"last_sync"`
+	LastSyncAge         *float64   `json:"last_sync_age_seconds"`
 	LastError           string     `json:"last_error,omitempty"`
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	// History is what the version index holds and did; nil without one.
@@ -518,16 +520,15 @@ func (r *Registry) Status() Status {
 	r.statMu.Unlock()
 	now := r.now()
 	out := Status{Branch: r.branch, LastError: ss.lastError, ConsecutiveFailures: ss.failures, Environments: []EnvStatus{}}
+	age := func(t time.Time) *float64 { a := now.Sub(t).Seconds(); return &a }
 	if !ss.lastAttempt.IsZero() {
-		out.LastFetchAttempt = &ss.lastAttempt
+		out.LastFetchAttempt, out.LastAttemptAge = &ss.lastAttempt, age(ss.lastAttempt)
 	}
 	if !ss.lastFetchOK.IsZero() {
-		out.LastFetchSuccess = &ss.lastFetchOK
-		age := now.Sub(ss.lastFetchOK).Seconds()
-		out.LastFetchAgeSeconds = &age
+		out.LastFetchSuccess, out.LastFetchAgeSeconds = &ss.lastFetchOK, age(ss.lastFetchOK)
 	}
 	if !ss.lastSync.IsZero() {
-		out.LastSync = &ss.lastSync
+		out.LastSync, out.LastSyncAge = &ss.lastSync, age(ss.lastSync)
 	}
 	if r.index != nil {
 		hs := r.index.statsNow()
