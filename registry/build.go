@@ -241,22 +241,59 @@ func (b *builder) config(ctx context.Context, sha string, prev *Snapshot, proble
 	if prev != nil {
 		fallback = prev.Config
 	}
-	data, err := b.src.ReadFile(ctx, sha, ConfigFile)
+	cfg, problem, err := readConfig(ctx, b.src, b.parser, sha, fallback)
+	if problem != nil {
+		*problems = append(*problems, *problem)
+	}
+	return cfg, err
+}
+
+// readConfig reads promptreg.yaml at sha: the default configuration when
+// there is none, fallback and the problem when it is broken.
+func readConfig(ctx context.Context, src Source, parser Parser, sha string, fallback RepoConfig) (RepoConfig, *Problem, error) {
+	data, err := src.ReadFile(ctx, sha, ConfigFile)
 	switch {
 	case ErrorCode(err) == ENOTFOUND:
-		return DefaultConfig(), nil
+		return DefaultConfig(), nil, nil
 	case err != nil:
-		return RepoConfig{}, fmt.Errorf("read %s at %s: %w", ConfigFile, sha, err)
+		return fallback, nil, fmt.Errorf("read %s at %s: %w", ConfigFile, sha, err)
 	}
-	cfg, err := b.parser.ParseConfig(data)
+	cfg, err := parser.ParseConfig(data)
 	if err != nil {
-		*problems = append(*problems, asProblem(ConfigFile, "", err))
-		return fallback, nil
+		p := asProblem(ConfigFile, "", err)
+		return fallback, &p, nil
 	}
 	if len(cfg.Extensions) == 0 {
 		cfg.Extensions = append([]string(nil), DefaultExtensions...)
 	}
-	return cfg, nil
+	return cfg, nil, nil
+}
+
+// parallel calls fn(i) for every i in [0, n) on every core and returns the
+// error of the lowest i that failed, or ctx's error.
+func parallel(ctx context.Context, n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+				errs[i] = fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // prefetch parses, on every core, the prompt files the memo does not hold
@@ -286,26 +323,14 @@ func (b *builder) prefetch(ctx context.Context, cfg RepoConfig, files []FileRef)
 		return nil // not worth the goroutines: parse lazily
 	}
 	out := make([]parsed, len(jobs))
-	errs := make([]error, len(jobs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < len(jobs) && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
-				out[i], errs[i] = b.parseFile(ctx, jobs[i].f, jobs[i].name)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	err := parallel(ctx, len(jobs), func(i int) (err error) {
+		out[i], err = b.parseFile(ctx, jobs[i].f, jobs[i].name)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	for i, j := range jobs {
-		if errs[i] != nil {
-			return errs[i]
-		}
 		b.used[j.f.Blob+"\x00"+j.f.Path] = out[i]
 	}
 	return nil

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -401,30 +400,14 @@ func (x *index) parseAll(ctx context.Context, jobs []parseJob, memo map[string]b
 		return nil
 	}
 	out := make([]blobInfo, len(todo))
-	errs := make([]error, len(todo))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(todo)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(todo) || ctx.Err() != nil {
-					return
-				}
-				out[i], errs[i] = x.parse(ctx, todo[i])
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	err := parallel(ctx, len(todo), func(i int) (err error) {
+		out[i], err = x.parse(ctx, todo[i])
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	for i, j := range todo {
-		if errs[i] != nil {
-			return errs[i]
-		}
 		memo[j.blob+"\x00"+j.path] = out[i]
 	}
 	return nil
@@ -463,21 +446,8 @@ func (x *index) info(ctx context.Context, blob, path, def string, memo map[strin
 
 // config reads promptreg.yaml at sha; a broken one keeps prev.
 func (x *index) config(ctx context.Context, sha string, prev RepoConfig) (RepoConfig, error) {
-	data, err := x.src.ReadFile(ctx, sha, ConfigFile)
-	switch {
-	case ErrorCode(err) == ENOTFOUND:
-		return DefaultConfig(), nil
-	case err != nil:
-		return prev, fmt.Errorf("read %s at %s: %w", ConfigFile, sha, err)
-	}
-	cfg, err := x.parser.ParseConfig(data)
-	if err != nil {
-		return prev, nil
-	}
-	if len(cfg.Extensions) == 0 {
-		cfg.Extensions = append([]string(nil), DefaultExtensions...)
-	}
-	return cfg, nil
+	cfg, _, err := readConfig(ctx, x.src, x.parser, sha, prev)
+	return cfg, err
 }
 
 // stateAt builds the walk state of commit sha ("" for the empty tree).
