@@ -340,7 +340,7 @@ func (x *index) apply(ctx context.Context, sha string, changes []Change, memo ma
 			touched[info.name] = true
 		}
 	}
-	return sortedSet(touched), nil
+	return sortedKeysOf(touched), nil
 }
 
 func (x *index) name(path, name string) {
@@ -573,13 +573,4 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
