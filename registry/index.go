@@ -59,6 +59,7 @@ type index struct {
 type walkState struct {
 	cfg      RepoConfig
 	files    map[string]string          // prompt file path → blob
+	info     map[string]blobInfo        // prompt file path → what its blob is
 	pathName map[string]string          // path → the prompt its last valid content named
 	paths    map[string]map[string]bool // prompt name → paths naming it
 }
@@ -189,7 +190,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 	for _, st := range steps {
 		for _, c := range st.changes {
 			if def, ok := NameFromPath(x.walk.cfg.Root, x.walk.cfg.Extensions, c.Path); ok && c.Blob != "" {
-				jobs = append(jobs, parseJob{blob: c.Blob, path: c.Path, def: def})
+				jobs = append(jobs, parseJob{blob: c.Blob, path: c.Path, def: def, size: c.Size})
 			}
 		}
 	}
@@ -210,7 +211,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 		x.commits = append(x.commits, sha)
 		x.seqOf[sha] = seq
 		for _, name := range touched {
-			x.advance(name, seq, st.commit, memo, batch, opened)
+			x.advance(name, seq, st.commit, batch, opened)
 		}
 		x.mu.Unlock()
 		x.walked.Add(1)
@@ -233,7 +234,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 
 // advance records, at commit seq, what prompt name now serves. Called with
 // x.mu held.
-func (x *index) advance(name string, seq int, commit Commit, memo map[string]blobInfo, batch *IndexBatch, opened map[string]int) {
+func (x *index) advance(name string, seq int, commit Commit, batch *IndexBatch, opened map[string]int) {
 	paths := x.walk.paths[name]
 	cur, isOpen := x.open[name]
 	closeOpen := func() {
@@ -260,7 +261,7 @@ func (x *index) advance(name string, seq int, commit Commit, memo map[string]blo
 	for p := range paths {
 		path = p
 	}
-	info := memo[x.walk.files[path]+"\x00"+path]
+	info := x.walk.info[path]
 	if !info.valid {
 		return // broken: the last good version stays current
 	}
@@ -327,6 +328,7 @@ func (x *index) apply(ctx context.Context, sha string, changes []Change, memo ma
 		if c.Blob == "" || !ok { // deleted, or no longer a prompt file
 			x.unname(c.Path)
 			delete(w.files, c.Path)
+			delete(w.info, c.Path)
 			continue
 		}
 		w.files[c.Path] = c.Blob
@@ -334,6 +336,7 @@ func (x *index) apply(ctx context.Context, sha string, changes []Change, memo ma
 		if err != nil {
 			return nil, err
 		}
+		w.info[c.Path] = info
 		if info.valid {
 			x.unname(c.Path)
 			x.name(c.Path, info.name)
@@ -370,7 +373,10 @@ type step struct {
 }
 
 // parseJob is a blob to parse at a path, whose default name is def.
-type parseJob struct{ blob, path, def string }
+type parseJob struct {
+	blob, path, def string
+	size            int64 // 0 when unknown
+}
 
 // parseAll parses the jobs not in memo yet on every core and adds the
 // outcomes to memo. Parses the builder already made (the files of the
@@ -415,7 +421,13 @@ func (x *index) parseAll(ctx context.Context, jobs []parseJob, memo map[string]b
 
 // parse reads and parses one blob. Safe for concurrent use.
 func (x *index) parse(ctx context.Context, j parseJob) (blobInfo, error) {
+	if j.size > MaxFileSize {
+		return blobInfo{}, nil // too large to be a prompt: never a version
+	}
 	data, err := x.src.ReadBlob(ctx, j.blob)
+	if ErrorCode(err) == ETOOLARGE {
+		return blobInfo{}, nil
+	}
 	if err != nil {
 		return blobInfo{}, fmt.Errorf("read %s: %w", j.path, err)
 	}
@@ -452,7 +464,7 @@ func (x *index) config(ctx context.Context, sha string, prev RepoConfig) (RepoCo
 
 // stateAt builds the walk state of commit sha ("" for the empty tree).
 func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
-	w := &walkState{cfg: DefaultConfig(), files: map[string]string{}, pathName: map[string]string{}, paths: map[string]map[string]bool{}}
+	w := &walkState{cfg: DefaultConfig(), files: map[string]string{}, info: map[string]blobInfo{}, pathName: map[string]string{}, paths: map[string]map[string]bool{}}
 	if sha == "" {
 		return w, nil
 	}
@@ -471,7 +483,7 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 	var jobs []parseJob
 	for _, f := range files {
 		if def, ok := NameFromPath(w.cfg.Root, w.cfg.Extensions, f.Path); ok {
-			jobs = append(jobs, parseJob{blob: f.Blob, path: f.Path, def: def})
+			jobs = append(jobs, parseJob{blob: f.Blob, path: f.Path, def: def, size: f.Size})
 		}
 	}
 	if err := x.parseAll(ctx, jobs, memo); err != nil {
@@ -487,6 +499,7 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 		if err != nil {
 			return nil, err
 		}
+		w.info[f.Path] = info
 		switch {
 		case info.valid:
 			x.name(f.Path, info.name)

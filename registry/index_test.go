@@ -282,3 +282,42 @@ func short(sha string) string {
 	}
 	return sha
 }
+
+func TestOversizedFileDoesNotStopSyncs(t *testing.T) {
+	src := memsource.New()
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	src.Add(main, map[string]string{"a.prompt": "one", "big.prompt": strings.Repeat("x", registry.MaxFileSize+1)})
+	src.Add(main, map[string]string{"a.prompt": "two", "big.prompt": strings.Repeat("y", registry.MaxFileSize+1)})
+	r := newHistoryRegistry(t, src, db)
+	mustSync(t, r)
+	if e := get(t, r, registry.Selector{}, "a"); e.Prompt.Template != "two" || e.Prompt.Version != 2 {
+		t.Errorf("a = %q v%d", e.Prompt.Template, e.Prompt.Version)
+	}
+	st := r.Status()
+	if len(st.Head.Problems) != 1 || !strings.Contains(st.Head.Problems[0].Message, "limit") {
+		t.Errorf("problems = %+v, want the oversized file reported", st.Head.Problems)
+	}
+}
+
+func TestDuplicateResolvedAcrossSyncsNumbersTheSame(t *testing.T) {
+	files := []map[string]string{
+		{"a.prompt": "---\nname: a\n---\none"},
+		{"a.prompt": "---\nname: a\n---\none", "b.prompt": "---\nname: a\n---\nclaim"},
+		{"b.prompt": "---\nname: a\n---\nclaim"},
+	}
+	versions := func(syncEach bool) string {
+		src := memsource.New()
+		r := newHistoryRegistry(t, src, openDB(t, filepath.Join(t.TempDir(), "db")))
+		for _, f := range files {
+			src.Add(main, f)
+			if syncEach {
+				mustSync(t, r)
+			}
+		}
+		mustSync(t, r)
+		return strings.Join(versionsOf(t, r, "a"), "|")
+	}
+	if one, each := versions(false), versions(true); one != each {
+		t.Errorf("versions synced at once %q, synced commit by commit %q", one, each)
+	}
+}

@@ -80,8 +80,9 @@ type state struct {
 	envs    map[string]*Snapshot // configured environments that resolved
 	envRefs map[string]string    // configured environment → full ref name
 	envErrs map[string]string    // configured environment → why it is not served
-	def     *Snapshot            // what a request without selection gets
+	def     *Snapshot            // what a request without selection gets; nil: nothing (503)
 	defRef  string               // the ref def was resolved from
+	defEnv  string               // the default environment, if configured
 }
 
 type syncStatus struct {
@@ -265,17 +266,35 @@ func (r *Registry) buildState(ctx context.Context) (*state, error) {
 			continue
 		}
 		st.envRefs[env] = full
-		if st.envs[env], err = r.snapshotLine(ctx, sha, full, prev.envs[env]); err != nil {
-			return nil, fmt.Errorf("environment %s: %w", env, err)
+		s, err := r.snapshotLine(ctx, sha, full, prev.envs[env])
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// One environment that cannot be built must not hold back
+			// the others: it keeps what it served, and says why.
+			r.log.Error("build environment snapshot", "environment", env, "commit", sha, "err", err)
+			st.envErrs[env] = fmt.Sprintf("cannot build commit %s: %s", sha, ErrorMessage(err))
+			if old, ok := prev.envs[env]; ok {
+				st.envs[env] = old
+			}
+			continue
 		}
+		st.envs[env] = s
 	}
 	st.def, st.defRef = st.head, headRef
 	if de := st.head.Config.DefaultEnvironment; de != "" {
-		if s, ok := st.envs[de]; ok {
+		st.def, st.defRef = nil, ""
+		switch s, ok := st.envs[de]; {
+		case ok:
 			st.def, st.defRef = s, st.envRefs[de]
-		} else {
-			st.envErrs[de] = fmt.Sprintf("default environment %q is not served; serving the %s branch instead", de, r.branch)
+		case prev.def != nil && prev.defEnv == de:
+			// The ref went away (a tag deleted to be re-pushed, a typo):
+			// never fall back to unreleased content; keep what was served.
+			st.def, st.defRef = prev.def, prev.defRef
+			st.envErrs[de] += "; requests without a selection keep getting its last commit"
 		}
+		st.defEnv = de
 	}
 	return st, nil
 }
@@ -370,6 +389,9 @@ func (r *Registry) Resolve(ctx context.Context, sel Selector) (*Snapshot, string
 		}
 		s, err := r.onDemand(ctx, st, sha, full)
 		return s, full, err
+	}
+	if st.def == nil {
+		return nil, "", Errorf(EUNAVAILABLE, "the default environment %q is not served: %s", st.defEnv, st.envErrs[st.defEnv])
 	}
 	return st.def, st.defRef, nil
 }

@@ -330,3 +330,25 @@ func TestDomainImportsOnlyTheStandardLibrary(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultEnvironmentNeverFallsBackToTheHead(t *testing.T) {
+	src := memsource.New()
+	cfg := "environments: {production: refs/tags/production}\ndefault_environment: production\n"
+	v1 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v1"})
+	src.SetRef("refs/tags/production", v1)
+	src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "unreleased"})
+	r := newRegistry(src)
+	mustSync(t, r)
+	src.DeleteRef("refs/tags/production") // deleted, to be pushed again
+	mustSync(t, r)
+	if got := get(t, r, registry.Selector{}, "a").Prompt.Template; got != "v1" {
+		t.Errorf("default serves %q with its tag gone, want the last production content v1", got)
+	}
+
+	// A fresh registry that never saw the tag serves nothing by default.
+	r2 := newRegistry(src)
+	mustSync(t, r2)
+	if _, _, err := r2.Resolve(context.Background(), registry.Selector{}); registry.ErrorCode(err) != registry.EUNAVAILABLE {
+		t.Errorf("default without its environment = %v, want EUNAVAILABLE", err)
+	}
+}

@@ -46,8 +46,11 @@ type Snapshot struct {
 	byPath  map[string]*Entry // for last known good lookups by the next build
 }
 
-// Get returns the entry of the named prompt.
+// Get returns the entry of the named prompt; a nil snapshot has none.
 func (s *Snapshot) Get(name string) (*Entry, bool) {
+	if s == nil {
+		return nil, false
+	}
 	e, ok := s.entries[name]
 	return e, ok
 }
