@@ -31,10 +31,10 @@ type builder struct {
 	// versions returns the number and first commit of a prompt's content
 	// from the history index; nil without one.
 	versions func(name, checksum string) (int, *Commit)
-	// lastGood returns the last valid version of a prompt whose file is
-	// broken, when no previous snapshot has it (after a restart); nil
-	// without a history index.
-	lastGood func(ctx context.Context, name string) (*Prompt, bool)
+	// lastGood returns the version of a prompt current at commit sha
+	// when its file there is broken and no previous snapshot has it (after
+	// a restart); nil without a history index.
+	lastGood func(ctx context.Context, name, sha string) (*Prompt, bool)
 
 	memo map[string]parsed // blob + "\x00" + path → outcome; replaced each sync
 	used map[string]parsed // what the current sync used
@@ -131,7 +131,7 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *Snapshot) (*
 		if _, taken := fresh[name]; taken || name == "" || b.lastGood == nil {
 			continue
 		}
-		if p, ok := b.lastGood(ctx, name); ok {
+		if p, ok := b.lastGood(ctx, name, sha); ok {
 			fallback[name], why[name] = p, problem
 		}
 	}

@@ -530,16 +530,6 @@ func (x *index) lookup(name, checksum string) (int, *Commit) {
 	return n, &c
 }
 
-// current returns the version current at the indexed head, if any.
-func (x *index) current(name string) (Version, bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	s, ok := x.open[name]
-	if !ok {
-		return Version{}, false
-	}
-	return x.versions[name][s.Version-1], true
-}
 
 // list returns the versions of the named prompt, oldest first.
 func (x *index) list(name string) []Version {

@@ -321,3 +321,18 @@ func TestDuplicateResolvedAcrossSyncsNumbersTheSame(t *testing.T) {
 		t.Errorf("versions synced at once %q, synced commit by commit %q", one, each)
 	}
 }
+
+func TestLastKnownGoodAfterRestartFollowsTheEnvironmentsCommit(t *testing.T) {
+	src := memsource.New()
+	path := filepath.Join(t.TempDir(), "db")
+	cfg := "environments: {production: refs/tags/production}\n"
+	src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "released"})
+	broken := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "broken {% if %}"})
+	src.SetRef("refs/tags/production", broken)
+	src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "unreleased fix"})
+	r := newHistoryRegistry(t, src, openDB(t, path))
+	mustSync(t, r)
+	if e := get(t, r, registry.Selector{Env: "production"}, "a"); e.Prompt.Template != "released" || e.Stale == "" {
+		t.Errorf("production serves %q (stale %q), want the released version, stale", e.Prompt.Template, e.Stale)
+	}
+}

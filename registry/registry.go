@@ -126,12 +126,24 @@ func New(opts Options) *Registry {
 	return r
 }
 
-// lastGood reads the version of name current at the indexed head.
-func (r *Registry) lastGood(ctx context.Context, name string) (*Prompt, bool) {
-	v, ok := r.index.current(name)
-	if !ok {
+// lastGood reads the version of name the history says was current at
+// commit sha (the last valid content before it): nothing for a commit off
+// the indexed history.
+func (r *Registry) lastGood(ctx context.Context, name, sha string) (*Prompt, bool) {
+	seq := r.index.seq(sha)
+	if seq == 0 {
 		return nil, false
 	}
+	spans, err := r.ledger.Spans(ctx, r.branch, name)
+	if err != nil {
+		return nil, false
+	}
+	n := versionAt(spans, seq)
+	vs := r.index.list(name)
+	if n < 1 || n > len(vs) {
+		return nil, false
+	}
+	v := vs[n-1]
 	data, err := r.src.ReadFile(ctx, v.Commit.SHA, v.Path)
 	if err != nil {
 		return nil, false
