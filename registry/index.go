@@ -530,7 +530,6 @@ func (x *index) lookup(name, checksum string) (int, *Commit) {
 	return n, &c
 }
 
-
 // list returns the versions of the named prompt, oldest first.
 func (x *index) list(name string) []Version {
 	x.mu.RLock()
