@@ -44,7 +44,8 @@ func (s *Server) checkAdmin(req *http.Request) error {
 // apiKey returns the key a request carries.
 func apiKey(req *http.Request) string {
 	if v := req.Header.Get("Authorization"); v != "" {
-		if k, ok := strings.CutPrefix(v, "Bearer "); ok {
+		// The scheme is case-insensitive (RFC 9110 §11.1).
+		if scheme, k, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
 			return strings.TrimSpace(k)
 		}
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/labstack/echo/v4"
@@ -77,7 +78,11 @@ func (s *Server) diffVersions(c echo.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	// Two version numbers name an immutable diff; a missing to= follows
+	// the current version, which moves.
+	cacheControl := cacheImmutable
 	if to == 0 {
+		cacheControl = "no-cache"
 		if to = s.reg.CurrentVersion(name); to == 0 {
 			return registry.Errorf(registry.ENOTFOUND, "prompt %q has no current version: give to=", name)
 		}
@@ -92,8 +97,10 @@ func (s *Server) diffVersions(c echo.Context, name string) error {
 		return err
 	}
 	d := udiff.Unified(label(name, va), label(name, vb), string(a), string(b))
-	c.Response().Header().Set("Cache-Control", cacheImmutable)
-	switch c.Request().Header.Get("Accept") {
+	c.Response().Header().Set("Cache-Control", cacheControl)
+	c.Response().Header().Set("Vary", "Accept")
+	accept, _, _ := strings.Cut(c.Request().Header.Get("Accept"), ";")
+	switch strings.TrimSpace(strings.ToLower(accept)) {
 	case "text/x-diff", "text/plain":
 		return c.Blob(http.StatusOK, "text/x-diff; charset=utf-8", []byte(d))
 	}

@@ -76,14 +76,19 @@ func parseSelection(c echo.Context, allowVersion bool) (selection, error) {
 		}
 		sel.Version = n
 	}
-	if sel.Checksum != "" && (len(sel.Checksum) != 64 || strings.Trim(strings.ToLower(sel.Checksum), "0123456789abcdef") != "") {
+	sel.Checksum = strings.ToLower(sel.Checksum)
+	if sel.Checksum != "" && !isSHA256(sel.Checksum) {
 		return sel, registry.Errorf(registry.EINVALID, "checksum must be 64 hex digits (a sha256)")
 	}
-	sel.Checksum = strings.ToLower(sel.Checksum)
 	if sel.pinned() && !allowVersion {
 		return sel, registry.Errorf(registry.EINVALID, "version and checksum select one prompt, not a list")
 	}
 	return sel, nil
+}
+
+// isSHA256 reports whether s is 64 lower-case hex digits.
+func isSHA256(s string) bool {
+	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // promptPath splits the path after /v1/prompts/ into a prompt name and a

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -61,6 +62,13 @@ func (s *Server) renderPrompt(c echo.Context, name string) error {
 	// Body fields select when the query does not.
 	if !sel.pinned() && sel.Env == "" && sel.Ref == "" {
 		sel.Env, sel.Ref, sel.Version, sel.Checksum = firstOf(req.Env, req.Environment), req.Ref, max(req.Version, req.VersionNum), req.Checksum
+		sel.Checksum = strings.ToLower(sel.Checksum)
+		if sel.Checksum != "" && !isSHA256(sel.Checksum) {
+			return registry.Errorf(registry.EINVALID, "checksum must be 64 hex digits (a sha256)")
+		}
+		if sel.Version < 0 {
+			return registry.Errorf(registry.EINVALID, "version must be a positive integer")
+		}
 		given := 0
 		for _, set := range []bool{sel.Env != "", sel.Ref != "", sel.Version > 0, sel.Checksum != ""} {
 			if set {

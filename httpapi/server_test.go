@@ -497,6 +497,9 @@ func TestAdminSync(t *testing.T) {
 	if r := e.do(http.MethodPost, "/v1/admin/sync", nil, "X-API-Key", "wrong"); r.status != 401 {
 		t.Errorf("wrong key = %d, want 401", r.status)
 	}
+	if r := e.do(http.MethodPost, "/v1/admin/sync", nil, "Authorization", "bearer "+adminKey); r.status != 200 {
+		t.Errorf("lower-case bearer scheme = %d, want 200", r.status)
+	}
 	r := e.do(http.MethodPost, "/v1/admin/sync", nil, "X-API-Key", adminKey)
 	if r.status != 200 {
 		t.Fatalf("sync = %d %s", r.status, r.body)
@@ -560,7 +563,10 @@ func TestVersionsOverHTTP(t *testing.T) {
 	if r := e.get("/v1/prompts/summarize/raw?checksum=" + hex.EncodeToString(sum[:])); string(r.body) != "Summarize briefly: {{ text }}" {
 		t.Errorf("?checksum = %d %q", r.status, r.body)
 	}
-	diff := e.get("/v1/prompts/summarize/diff?from=1&to=2", "Accept", "text/x-diff")
+	if r := e.get("/v1/prompts/summarize/diff?from=2"); !strings.Contains(r.header.Get("Cache-Control"), "no-cache") {
+		t.Errorf("diff to the current version is cached as %q", r.header.Get("Cache-Control"))
+	}
+	diff := e.get("/v1/prompts/summarize/diff?from=1&to=2", "Accept", "text/x-diff; charset=utf-8")
 	if !strings.Contains(string(diff.body), "-Summarize: {{ text }}") || !strings.Contains(string(diff.body), "+Summarize briefly: {{ text }}") {
 		t.Errorf("diff = %s", diff.body)
 	}
@@ -610,6 +616,8 @@ func TestEnvironmentsOverHTTP(t *testing.T) {
 
 func TestRenderOverHTTP(t *testing.T) {
 	e := seeded(t)
+	sum := sha256.Sum256([]byte("Summarize: {{ text }}"))
+	summarizeSum := hex.EncodeToString(sum[:])
 	r := e.do(http.MethodPost, "/v1/prompts/support/welcome/render", []byte(`{"variables":{"customer_name":"Ada"}}`))
 	if r.status != 200 {
 		t.Fatalf("render = %d %s", r.status, r.body)
@@ -627,6 +635,8 @@ func TestRenderOverHTTP(t *testing.T) {
 		{"/v1/prompts/summarize/render", `{"variables":{},"undefined":"lenient"}`, 200},
 		{"/v1/prompts/summarize/render?env=production", `{"variables":{"text":"x"}}`, 200},
 		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"version":1}`, 200},
+		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"checksum":"` + strings.ToUpper(summarizeSum) + `"}`, 200},
+		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"checksum":"zz"}`, 400},
 		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"version":1,"env":"production"}`, 400},
 		{"/v1/prompts/summarize/render", `{"variables":[1]}`, 400},
 		{"/v1/prompts/summarize/render", `not json`, 400},

@@ -90,12 +90,11 @@ func (Parser) ParseConfig(data []byte) (registry.RepoConfig, error) {
 		}
 	}
 	for i, ext := range cfg.Extensions {
-		if !strings.HasPrefix(ext, ".") {
-			cfg.Extensions[i] = "." + ext
-		}
-		if len(ext) < 2 || strings.ContainsAny(ext[1:], "/.") && !strings.HasPrefix(ext, ".") {
+		norm := "." + strings.TrimPrefix(ext, ".")
+		if len(norm) < 2 || strings.ContainsAny(norm, "/\\ \t") {
 			return cfg, prob(0, "extension %q is not a file extension", ext)
 		}
+		cfg.Extensions[i] = norm
 	}
 	for env, ref := range cfg.Environments {
 		if err := registry.ValidateName(env); err != nil || strings.Contains(env, "/") {

@@ -146,7 +146,7 @@ func TestParseConfig(t *testing.T) {
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config = %#v, want %#v", cfg, want)
 	}
-	for _, bad := range []string{"root: ../x", "unknown_key: 1", "default_environment: prod", "environments: {'a/b': main}", "root: [1"} {
+	for _, bad := range []string{"root: ../x", "unknown_key: 1", "default_environment: prod", "environments: {'a/b': main}", "root: [1", "extensions: [p/x]", "extensions: ['.']"} {
 		if _, err := (Parser{}).ParseConfig([]byte(bad)); err == nil {
 			t.Errorf("ParseConfig(%q) succeeded, want a problem", bad)
 		}

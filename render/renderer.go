@@ -81,6 +81,14 @@ func (r *Renderer) Render(ctx context.Context, s *registry.Snapshot, e *registry
 	opts := r.opts
 	opts.Strict = mode != UndefinedLenient
 	opts.Loader = &loader{r: r, snap: s}
+	// One deadline for the whole request: every section, and every
+	// re-render that finds another missing variable, shares it.
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = jinja.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 
 	out := &registry.Rendered{Name: p.Name, Version: p.Version, Checksum: p.Checksum, Format: p.Format}
 	if p.Format == registry.FormatChat {
@@ -172,6 +180,11 @@ func renderError(err error) error {
 	}
 	var re *jinja.RenderError
 	if errors.As(err, &re) {
+		if re.Kind == "InternalError" {
+			// A recovered panic in the engine: a bug, logged with its
+			// stack by the HTTP layer, never shown to the user.
+			return &registry.Error{Code: registry.EINTERNAL, Message: "internal error", Err: err}
+		}
 		return &registry.Error{Code: registry.EUNPROCESSABLE, Message: "render failed: " + re.Error(), Err: err}
 	}
 	return &registry.Error{Code: registry.EUNPROCESSABLE, Message: "render failed: " + err.Error(), Err: err}

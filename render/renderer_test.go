@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/promptreg/promptreg/internal/memsource"
 	"github.com/promptreg/promptreg/registry"
@@ -116,5 +117,25 @@ func TestRenderLimits(t *testing.T) {
 		if _, err := renderOne(t, r, s, name, `{}`, ""); registry.ErrorCode(err) != registry.EUNPROCESSABLE || !strings.Contains(registry.ErrorMessage(err), "render stopped") {
 			t.Errorf("%s: err = %v, want a limit error", name, err)
 		}
+	}
+}
+
+// TestRenderHasOneDeadline: the time limit bounds the whole request, not
+// each chat section or each search for a missing variable.
+func TestRenderHasOneDeadline(t *testing.T) {
+	spin := "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}"
+	body := ""
+	for i := 0; i < 10; i++ {
+		body += "user:\n" + spin + "\n\n"
+	}
+	s := snapshot(t, map[string]string{"slow.prompt": body})
+	r := render.NewRenderer(render.Options{Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	_, err := renderOne(t, r, s, "slow", `{}`, "")
+	if registry.ErrorCode(err) != registry.EUNPROCESSABLE {
+		t.Fatalf("err = %v, want a limit error", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("10 sections of 200 ms each took %v: the limit must bound the request", d)
 	}
 }
