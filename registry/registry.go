@@ -52,7 +52,8 @@ type Registry struct {
 	hsrc    HistorySource     // nil without a history store
 	refsAt  map[string]string // environment → commit last recorded in the ledger; nil until loaded
 
-	demandMu sync.Mutex // serialises on-demand builds so each commit is built once
+	demandMu   sync.Mutex        // serialises on-demand builds so each commit is built once
+	demandMemo map[string]parsed // parse results kept across on-demand builds; guarded by demandMu
 
 	remoteMu sync.Mutex              // serialises asking the remote for unknown refs
 	remote   map[string]remoteAnswer // its recent answers
@@ -408,6 +409,9 @@ func (r *Registry) Resolve(ctx context.Context, sel Selector) (*Snapshot, string
 	return st.def, st.defRef, nil
 }
 
+// maxDemandMemo bounds the parse results kept for on-demand builds.
+const maxDemandMemo = 8192
+
 // remoteRefTTL is how long the answer of the remote about a ref the clone
 // does not have is reused, so that requests for unknown refs cannot turn
 // into a fetch each.
@@ -431,7 +435,9 @@ func (r *Registry) remoteRef(ctx context.Context, full string) (string, error) {
 	if a, ok := r.remote[full]; ok && r.now().Sub(a.at) < remoteRefTTL {
 		return a.sha, a.err
 	}
-	sha, err := r.hsrc.FetchRef(ctx, full)
+	fctx, cancel := context.WithTimeout(ctx, r.fetchT)
+	defer cancel()
+	sha, err := r.hsrc.FetchRef(fctx, full)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return "", err // not cached: the remote may be back soon
 	}
@@ -465,9 +471,21 @@ func (r *Registry) onDemand(ctx context.Context, st *state, sha, ref string) (*S
 			return s, nil
 		}
 	}
-	b := builder{src: r.src, parser: r.builder.parser, now: r.now, versions: r.builder.versions, lastGood: nil}
+	// Commits built on demand share most of their files: parse results are
+	// kept across these builds (bounded), so walking ?version=1..N or
+	// ?ref=<sha> costs a parse per changed file, not per file.
+	b := builder{src: r.src, parser: r.builder.parser, now: r.now, versions: r.builder.versions, memo: r.demandMemo}
 	b.beginSync()
 	s, err := b.build(ctx, sha, ref, nil)
+	if len(r.demandMemo)+len(b.used) > maxDemandMemo {
+		r.demandMemo = map[string]parsed{}
+	}
+	if r.demandMemo == nil {
+		r.demandMemo = map[string]parsed{}
+	}
+	for k, v := range b.used {
+		r.demandMemo[k] = v
+	}
 	if err != nil {
 		return nil, err
 	}
