@@ -30,7 +30,7 @@ type builder struct {
 	now    func() time.Time
 	// versions returns the number and first commit of a prompt's content
 	// from the history index; nil without one.
-	versions func(name, checksum string) (int, *Commit)
+	versions func(name, checksum string) (n int, first *Commit, path string)
 	// lastGood returns the version of a prompt current at commit sha
 	// when its file there is broken and no previous snapshot has it (after
 	// a restart); nil without a history index.
@@ -132,6 +132,7 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *Snapshot) (*
 			continue
 		}
 		if p, ok := b.lastGood(ctx, name, sha); ok {
+			p.File = path // the broken file stands for it at this commit
 			fallback[name], why[name] = p, problem
 		}
 	}
@@ -151,7 +152,7 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *Snapshot) (*
 			res = &resolved{err: fmt.Sprintf("partials nested %d deep, over the limit of %d", res.height, MaxIncludeDepth)}
 		}
 		if res.err != "" {
-			prob := Problem{Path: p.Path, Name: name, Message: res.err}
+			prob := Problem{Path: p.File, Name: name, Message: res.err}
 			s.Problems = append(s.Problems, prob)
 			if prev != nil {
 				if old, ok := prev.entries[name]; ok {
@@ -197,7 +198,7 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *Snapshot) (*
 
 func (s *Snapshot) add(e *Entry) {
 	s.entries[e.Prompt.Name] = e
-	s.byPath[e.Prompt.Path] = e
+	s.byPath[e.Prompt.File] = e
 }
 
 // staleEntry returns a copy of e marked as the last known good version.
@@ -214,11 +215,14 @@ func (b *builder) entry(parsedPrompt *Prompt, res *resolved, prev *Snapshot) (*E
 	p.Includes = res.includes
 	p.Variables = res.variables
 	if b.versions != nil {
-		p.Version, p.Commit = b.versions(p.Name, p.Checksum)
+		var first string
+		if p.Version, p.Commit, first = b.versions(p.Name, p.Checksum); first != "" {
+			p.Path = first
+		}
 	}
 	stale := res.stale
 	if prev != nil {
-		if old, ok := prev.entries[p.Name]; ok && old.Prompt.Path == p.Path && old.ETag == ETag(p.Checksum, p.Includes) &&
+		if old, ok := prev.entries[p.Name]; ok && old.Prompt.File == p.File && old.Prompt.Path == p.Path && old.ETag == ETag(p.Checksum, p.Includes) &&
 			old.Prompt.Version == p.Version && old.Stale == "" {
 			if stale == "" {
 				return old, nil
@@ -369,7 +373,7 @@ func (b *builder) parseFile(ctx context.Context, f FileRef, name string) (parsed
 	if r.err == nil {
 		r.prompt.Raw = data
 		r.prompt.Checksum = Checksum(data)
-		r.prompt.Path = f.Path
+		r.prompt.Path, r.prompt.File = f.Path, f.Path
 	}
 	return r, nil
 }

@@ -517,17 +517,17 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 	return w, nil
 }
 
-// lookup returns the number and first commit of the named prompt's content
-// with checksum; 0 when the history has no such version.
-func (x *index) lookup(name, checksum string) (int, *Commit) {
+// lookup returns the number, first commit and first path of the named
+// prompt's content with checksum; 0 when the history has no such version.
+func (x *index) lookup(name, checksum string) (int, *Commit, string) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	n, ok := x.byContent[name+"\x00"+checksum]
 	if !ok {
-		return 0, nil
+		return 0, nil, ""
 	}
-	c := x.versions[name][n-1].Commit
-	return n, &c
+	v := x.versions[name][n-1]
+	return n, &v.Commit, v.Path
 }
 
 // list returns the versions of the named prompt, oldest first.

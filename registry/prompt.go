@@ -42,11 +42,15 @@ type Include struct {
 // version (the file bytes, its number, the commit that introduced it and the
 // partials it includes), never on the request or the moment.
 type Prompt struct {
-	Name     string  `json:"name"`
-	Version  int     `json:"version,omitempty"` // 0 until the history index numbers it
-	Checksum string  `json:"checksum"`          // hex sha256 of the file bytes
-	Path     string  `json:"path"`              // path of the file in the repository
-	Commit   *Commit `json:"commit,omitempty"`  // the commit that introduced these bytes, when known
+	Name     string `json:"name"`
+	Version  int    `json:"version,omitempty"` // 0 until the history index numbers it
+	Checksum string `json:"checksum"`          // hex sha256 of the file bytes
+	// Path is where the version's file was when it first appeared (the
+	// body is a function of the version); File is where it is in the
+	// commit being served. They differ after a rename that kept the bytes.
+	Path   string  `json:"path"`
+	File   string  `json:"-"`
+	Commit *Commit `json:"commit,omitempty"` // the commit that introduced these bytes, when known
 
 	Format    string    `json:"format"`
 	Template  string    `json:"template"`           // the body: everything after the front matter

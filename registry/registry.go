@@ -153,7 +153,7 @@ func (r *Registry) lastGood(ctx context.Context, name, sha string) (*Prompt, boo
 	if err != nil || p.Name != name {
 		return nil, false
 	}
-	p.Raw, p.Checksum, p.Path = data, Checksum(data), v.Path
+	p.Raw, p.Checksum, p.Path, p.File = data, Checksum(data), v.Path, v.Path
 	return p, true
 }
 
