@@ -971,3 +971,35 @@ func loadIndex(path string) (*idxfile.MemoryIndex, error) {
 	}
 	return idx, nil
 }
+
+// keepPrefix holds refs that keep commits alive after the branch stopped
+// reaching them: commits that introduced prompt versions, which a force-push
+// dropped from history. Fetch's prune and refspecs never touch it, and a
+// repack keeps what any ref reaches.
+const keepPrefix = "refs/promptreg/keep/"
+
+// Keep makes sure commit sha stays in the clone although no branch or tag
+// reaches it any more. Errors: EINVALID for a malformed sha, ENOTFOUND for
+// an unknown commit.
+func (s *Store) Keep(ctx context.Context, sha string) error {
+	h, err := parseSHA("keep commit", sha)
+	if err != nil {
+		return err
+	}
+	if err := ctxErr(ctx, "keep commit"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	if _, err := s.st.EncodedObject(plumbing.CommitObject, h); err != nil {
+		return readError("keep commit "+sha, err)
+	}
+	ref := plumbing.NewHashReference(plumbing.ReferenceName(keepPrefix+sha), h)
+	if err := s.st.SetReference(ref); err != nil {
+		return internal("keep commit "+sha, err)
+	}
+	return warm(s.st)
+}

@@ -687,3 +687,41 @@ func TestPackPoolFollowsPacks(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepSurvivesForcePushAndRepack: a commit dropped from the branch by a
+// force-push stays readable when kept, even after a repack.
+func TestKeepSurvivesForcePushAndRepack(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run(map[bool]string{true: "kept", false: "not kept"}[keep], func(t *testing.T) {
+			r := gittest.New(t)
+			r.Write("a.prompt", "base")
+			base := r.Commit("base")
+			r.Write("a.prompt", "only in the dropped commit")
+			dropped := r.Commit("dropped")
+			s := openWith(t, Options{URL: r.Path(), Dir: t.TempDir(), MaxPacks: 1})
+			fetch(t, s)
+			if keep {
+				if err := s.Keep(context.Background(), dropped); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.ForceBranch("main", base)
+			r.Write("a.prompt", "rewritten")
+			r.Commit("rewritten")
+			fetch(t, s) // a second pack: over MaxPacks, so the clone is repacked
+			_, err := s.ReadFile(context.Background(), dropped, "a.prompt")
+			if keep && err != nil {
+				t.Errorf("kept commit unreadable after the repack: %v", err)
+			}
+			if !keep && err == nil {
+				t.Skip("go-git kept the unreachable commit anyway; nothing to compare against")
+			}
+			if refs(t, s)["refs/promptreg/keep/"+dropped] != "" {
+				t.Errorf("the keep ref is listed among branches and tags")
+			}
+		})
+	}
+	if err := (&Store{}).Keep(context.Background(), "zz"); registry.ErrorCode(err) != registry.EINVALID {
+		t.Errorf("Keep(zz) = %v, want EINVALID", err)
+	}
+}

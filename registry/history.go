@@ -32,6 +32,10 @@ type HistorySource interface {
 	// returns its commit. Errors: ENOTFOUND when the remote does not have
 	// it, EUNAVAILABLE when the remote cannot be reached.
 	FetchRef(ctx context.Context, ref string) (string, error)
+	// Keep keeps commit sha in the clone although no branch or tag
+	// reaches it any more (a force-push dropped it), so the versions it
+	// introduced stay readable. Errors: ENOTFOUND.
+	Keep(ctx context.Context, sha string) error
 }
 
 // Signature is a Git identity at a time.

@@ -150,7 +150,11 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 	}
 	if baseSeq < len(x.commits) {
 		// The old head is not an ancestor of the new one: drop what was
-		// indexed past the fork point (numbered versions stay).
+		// indexed past the fork point. Numbered versions stay, so the
+		// commits that introduced them must stay readable.
+		if err := x.keepDropped(ctx, baseSeq); err != nil {
+			return err
+		}
 		if err := x.store.ApplyIndex(ctx, x.branch, &IndexBatch{Base: baseSeq}); err != nil {
 			return fmt.Errorf("drop rewritten history: %w", err)
 		}
@@ -229,6 +233,32 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 	x.mu.Lock()
 	x.last, x.lastSize = time.Since(start), len(chain)
 	x.mu.Unlock()
+	return nil
+}
+
+// keepDropped asks Git to keep the commits past seq that introduced a
+// version, before a rewrite drops them from the index.
+func (x *index) keepDropped(ctx context.Context, seq int) error {
+	x.mu.RLock()
+	dropped := map[string]bool{}
+	for _, sha := range x.commits[seq:] {
+		dropped[sha] = true
+	}
+	var keep []string
+	for _, vs := range x.versions {
+		for _, v := range vs {
+			if dropped[v.Commit.SHA] {
+				keep = append(keep, v.Commit.SHA)
+				dropped[v.Commit.SHA] = false // once
+			}
+		}
+	}
+	x.mu.RUnlock()
+	for _, sha := range keep {
+		if err := x.hist.Keep(ctx, sha); err != nil {
+			return fmt.Errorf("keep commit %s of a version: %w", sha, err)
+		}
+	}
 	return nil
 }
 

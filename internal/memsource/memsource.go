@@ -194,3 +194,6 @@ func (m *Source) DeleteRef(ref string) {
 	defer m.mu.Unlock()
 	delete(m.refs, ref)
 }
+
+// Keep does nothing: the in-memory repository never loses commits.
+func (m *Source) Keep(context.Context, string) error { return nil }
