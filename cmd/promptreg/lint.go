@@ -39,10 +39,11 @@ func runLint(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stderr, "promptreg lint: %s is not a folder\n", dir)
 		return exitUsage
 	}
-	snap, err := registry.Build(ctx, &dirSource{root: dir}, render.Parser{}, worktree, worktree)
+	snap, err := registry.Build(ctx, &dirSource{root: dir}, render.NewParser(), worktree, worktree)
 	if err != nil {
+		// An unreadable file is a problem of the tree, not of the command line.
 		fmt.Fprintf(stderr, "promptreg lint: %v\n", err)
-		return exitUsage
+		return exitProblems
 	}
 	for _, p := range snap.Problems {
 		fmt.Fprintln(stdout, p.Error())
