@@ -64,10 +64,14 @@ func (r *Registry) Watch(ctx context.Context, opts WatchOptions) {
 		select {
 		case <-ctx.Done():
 		case <-trig:
-			r.causeMu.Lock()
-			cause = r.cause
-			r.causeMu.Unlock()
+			cause = r.takeCause()
 		case <-wait:
+			// A trigger that arrived with the timer names the sync better.
+			select {
+			case <-trig:
+				cause = r.takeCause()
+			default:
+			}
 		}
 		if timer != nil {
 			timer.Stop()
@@ -98,4 +102,11 @@ func nextDelay(opts WatchOptions, failures int) time.Duration {
 	}
 	jitter := time.Duration(float64(base) * (rand.Float64()*0.2 - 0.1))
 	return base + jitter
+}
+
+// takeCause returns the cause of the pending trigger.
+func (r *Registry) takeCause() Cause {
+	r.causeMu.Lock()
+	defer r.causeMu.Unlock()
+	return r.cause
 }
