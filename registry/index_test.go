@@ -338,3 +338,15 @@ func TestLastKnownGoodAfterRestartFollowsTheEnvironmentsCommit(t *testing.T) {
 		t.Errorf("production serves %q (stale %q), want the released version, stale", e.Prompt.Template, e.Stale)
 	}
 }
+
+func TestVersionServedWhereItsPartialExists(t *testing.T) {
+	src := memsource.New()
+	src.Add(main, map[string]string{"a.prompt": `{% include "p" %} A`})
+	src.Add(main, map[string]string{"a.prompt": `{% include "p" %} A`, "p.prompt": "partial"})
+	r := newHistoryRegistry(t, src, openDB(t, filepath.Join(t.TempDir(), "db")))
+	mustSync(t, r)
+	e, _, err := r.ResolveVersion(context.Background(), "a", 1, "")
+	if err != nil || e.Prompt.Version != 1 || len(e.Prompt.Includes) != 1 {
+		t.Errorf("version 1 = %+v, %v; want it served with its partial", e, err)
+	}
+}

@@ -197,20 +197,43 @@ func (r *Registry) ResolveVersion(ctx context.Context, name string, version int,
 		}
 		return nil, nil, Errorf(ENOTFOUND, "prompt %q has no version with checksum %s", name, checksum)
 	}
-	s, err := r.onDemand(ctx, st, v.Commit.SHA, v.Commit.SHA)
-	if err != nil {
-		return nil, nil, err
-	}
-	e, ok := s.Get(name)
-	if !ok || e.Prompt.Checksum != v.Checksum {
-		for _, p := range s.Problems {
-			if p.Name == name || p.Path == v.Path {
-				return nil, nil, Errorf(EUNPROCESSABLE, "version %d of %q cannot be served: %s", v.Version, name, p.Error())
+	// Serve it from the commit that introduced it, or, when it could not
+	// be served there (a partial it includes came a commit later), from
+	// the last commit of each range over which it was current.
+	candidates := []string{v.Commit.SHA}
+	if spans, err := r.ledger.Spans(ctx, r.branch, name); err == nil {
+		for _, sp := range spans {
+			if sp.Version != v.Version {
+				continue
+			}
+			last := r.index.head()
+			if sp.To > 0 {
+				last = r.index.sha(sp.To - 1)
+			}
+			if last != "" && last != v.Commit.SHA {
+				candidates = append(candidates, last)
 			}
 		}
-		return nil, nil, Errorf(ENOTFOUND, "version %d of %q is not served at its commit %s", v.Version, name, v.Commit.SHA)
 	}
-	return e, s, nil
+	var problem *Problem
+	for _, sha := range candidates {
+		s, err := r.onDemand(ctx, st, sha, sha)
+		if err != nil {
+			return nil, nil, err
+		}
+		if e, ok := s.Get(name); ok && e.Prompt.Checksum == v.Checksum {
+			return e, s, nil
+		}
+		for i, p := range s.Problems {
+			if problem == nil && (p.Name == name || p.Path == v.Path) {
+				problem = &s.Problems[i]
+			}
+		}
+	}
+	if problem != nil {
+		return nil, nil, Errorf(EUNPROCESSABLE, "version %d of %q cannot be served: %s", v.Version, name, problem.Error())
+	}
+	return nil, nil, Errorf(ENOTFOUND, "version %d of %q is not served at its commit %s", v.Version, name, v.Commit.SHA)
 }
 
 // VersionBytes returns the file content of a version, by number.
