@@ -217,13 +217,7 @@ func TestApplyIndex(t *testing.T) {
 
 	t.Run("branches are independent", func(t *testing.T) {
 		s := open(t)
-		first, second := history()
-		mustApply(t, s, "main", first, second)
-		mustApply(t, s, "dev", &registry.IndexBatch{
-			Commits:  commits("dev", 1, 1),
-			Versions: []registry.Version{version("a", 1, "dev", 1)},
-			Spans:    []registry.Span{{Name: "a", Version: 1, From: 1}},
-		})
+		indexTwoBranches(t, s)
 		if got, want := len(mustLoad(t, s, "main").Commits), 5; got != want {
 			t.Errorf("main has %d commits, want %d", got, want)
 		}
@@ -446,13 +440,7 @@ func TestResetIndex(t *testing.T) {
 
 	t.Run("drops the branch's index and only it", func(t *testing.T) {
 		s := open(t)
-		first, second := history()
-		mustApply(t, s, "main", first, second)
-		mustApply(t, s, "dev", &registry.IndexBatch{
-			Commits:  commits("dev", 1, 1),
-			Versions: []registry.Version{version("a", 1, "dev", 1)},
-			Spans:    []registry.Span{{Name: "a", Version: 1, From: 1}},
-		})
+		indexTwoBranches(t, s)
 		if err := s.ResetIndex(ctx, "main"); err != nil {
 			t.Fatal(err)
 		}
@@ -465,6 +453,7 @@ func TestResetIndex(t *testing.T) {
 			t.Errorf("dev has %d versions, want %d", got, want)
 		}
 		// The same history can be indexed again from scratch.
+		first, second := history()
 		mustApply(t, s, "main", first, second)
 		if got, want := len(mustLoad(t, s, "main").Commits), 5; got != want {
 			t.Errorf("reindexed %d commits, want %d", got, want)
@@ -476,5 +465,17 @@ func TestResetIndex(t *testing.T) {
 		if err := s.ResetIndex(ctx, "nope"); err != nil {
 			t.Errorf("got %v, want nil", err)
 		}
+	})
+}
+
+// indexTwoBranches indexes history() on main and one commit on dev.
+func indexTwoBranches(t *testing.T, s *Store) {
+	t.Helper()
+	first, second := history()
+	mustApply(t, s, "main", first, second)
+	mustApply(t, s, "dev", &registry.IndexBatch{
+		Commits:  commits("dev", 1, 1),
+		Versions: []registry.Version{version("a", 1, "dev", 1)},
+		Spans:    []registry.Span{{Name: "a", Version: 1, From: 1}},
 	})
 }
