@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -54,19 +55,10 @@ func parseSelection(c echo.Context, allowVersion bool) (selection, error) {
 	if len(q) == 0 {
 		return sel, nil
 	}
-	given := 0
 	for _, k := range []string{"env", "ref", "version", "checksum"} {
-		vs, ok := q[k]
-		if !ok {
-			continue
-		}
-		if len(vs) != 1 || vs[0] == "" {
+		if vs, ok := q[k]; ok && (len(vs) != 1 || vs[0] == "") {
 			return sel, registry.Errorf(registry.EINVALID, "query parameter %s must be given once, non-empty", k)
 		}
-		given++
-	}
-	if given > 1 {
-		return sel, registry.Errorf(registry.EINVALID, "use one of env, ref, version and checksum, not several")
 	}
 	sel.Env, sel.Ref, sel.Checksum = q.Get("env"), q.Get("ref"), q.Get("checksum")
 	if v := q.Get("version"); v != "" {
@@ -76,14 +68,66 @@ func parseSelection(c echo.Context, allowVersion bool) (selection, error) {
 		}
 		sel.Version = n
 	}
-	sel.Checksum = strings.ToLower(sel.Checksum)
-	if sel.Checksum != "" && !isSHA256(sel.Checksum) {
-		return sel, registry.Errorf(registry.EINVALID, "checksum must be 64 hex digits (a sha256)")
+	if err := sel.check(); err != nil {
+		return sel, err
 	}
 	if sel.pinned() && !allowVersion {
 		return sel, registry.Errorf(registry.EINVALID, "version and checksum select one prompt, not a list")
 	}
 	return sel, nil
+}
+
+// check validates a selection, from the query or a request body: at most
+// one of env, ref, version and checksum; a positive version; a checksum of
+// 64 hex digits (made lower-case).
+func (sel *selection) check() error {
+	given := 0
+	for _, set := range []bool{sel.Env != "", sel.Ref != "", sel.Version != 0, sel.Checksum != ""} {
+		if set {
+			given++
+		}
+	}
+	if given > 1 {
+		return registry.Errorf(registry.EINVALID, "use one of env, ref, version and checksum, not several")
+	}
+	if sel.Version < 0 {
+		return registry.Errorf(registry.EINVALID, "version must be a positive integer")
+	}
+	sel.Checksum = strings.ToLower(sel.Checksum)
+	if sel.Checksum != "" && !isSHA256(sel.Checksum) {
+		return registry.Errorf(registry.EINVALID, "checksum must be 64 hex digits (a sha256)")
+	}
+	return nil
+}
+
+// resolvePrompt resolves the prompt a read or a render asks for: a pinned version,
+// or the prompt in the snapshot the selection names. ref is what the
+// selection resolved to, for the X-Promptreg-Ref header.
+func (s *Server) resolvePrompt(ctx context.Context, name string, sel selection) (e *registry.Entry, snap *registry.Snapshot, ref string, err error) {
+	if sel.pinned() {
+		if e, snap, err = s.reg.ResolveVersion(ctx, name, sel.Version, sel.Checksum); err != nil {
+			return nil, nil, "", err
+		}
+		return e, snap, snap.Commit.SHA, nil
+	}
+	if snap, ref, err = s.reg.Resolve(ctx, sel.Selector); err != nil {
+		return nil, nil, "", err
+	}
+	e, ok := snap.Get(name)
+	if !ok {
+		return nil, nil, "", registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s (%s)", name, ref, short(snap.Commit.SHA))
+	}
+	return e, snap, ref, nil
+}
+
+// setServedHeaders says what answered: the snapshot's commit, what the
+// selection resolved to and, for a last known good version, why.
+func setServedHeaders(h http.Header, e *registry.Entry, snap *registry.Snapshot, ref string) {
+	h.Set(headerCommit, snap.Commit.SHA)
+	h.Set(headerRef, ref)
+	if e.Stale != "" {
+		h.Set(headerStale, e.Stale)
+	}
 }
 
 // isSHA256 reports whether s is 64 lower-case hex digits.
@@ -130,31 +174,12 @@ func (s *Server) getPrompt(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var (
-		e    *registry.Entry
-		snap *registry.Snapshot
-		ref  string
-	)
-	if sel.pinned() {
-		if e, snap, err = s.reg.ResolveVersion(c.Request().Context(), name, sel.Version, sel.Checksum); err != nil {
-			return err
-		}
-		ref = snap.Commit.SHA
-	} else {
-		if snap, ref, err = s.reg.Resolve(c.Request().Context(), sel.Selector); err != nil {
-			return err
-		}
-		var ok bool
-		if e, ok = snap.Get(name); !ok {
-			return registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s (%s)", name, ref, short(snap.Commit.SHA))
-		}
+	e, snap, ref, err := s.resolvePrompt(c.Request().Context(), name, sel)
+	if err != nil {
+		return err
 	}
 	h := c.Response().Header()
-	h.Set(headerCommit, snap.Commit.SHA)
-	h.Set(headerRef, ref)
-	if e.Stale != "" {
-		h.Set(headerStale, headerSafe(e.Stale))
-	}
+	setServedHeaders(h, e, snap, ref)
 	if sel.pinned() {
 		h.Set("Cache-Control", cacheImmutable)
 	} else {
@@ -239,23 +264,6 @@ func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
 		return 0, registry.Errorf(registry.EINVALID, "query parameter %s must be an integer from %d to %d", name, lo, hi)
 	}
 	return n, nil
-}
-
-// headerSafe makes s fit in a header value: one line of printable ASCII.
-func headerSafe(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			b.WriteByte(' ')
-		case r < 0x20 || r == 0x7f:
-		case r > 0x7e:
-			b.WriteByte('?')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 func short(sha string) string {

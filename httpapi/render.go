@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -61,54 +60,25 @@ func (s *Server) renderPrompt(c echo.Context, name string) error {
 	}
 	// Body fields select when the query does not.
 	if !sel.pinned() && sel.Env == "" && sel.Ref == "" {
-		sel.Env, sel.Ref, sel.Version, sel.Checksum = firstOf(req.Env, req.Environment), req.Ref, max(req.Version, req.VersionNum), req.Checksum
-		sel.Checksum = strings.ToLower(sel.Checksum)
-		if sel.Checksum != "" && !isSHA256(sel.Checksum) {
-			return registry.Errorf(registry.EINVALID, "checksum must be 64 hex digits (a sha256)")
+		sel = selection{Selector: registry.Selector{Env: firstOf(req.Env, req.Environment), Ref: req.Ref},
+			Version: req.Version, Checksum: req.Checksum}
+		if sel.Version == 0 {
+			sel.Version = req.VersionNum
 		}
-		if sel.Version < 0 {
-			return registry.Errorf(registry.EINVALID, "version must be a positive integer")
-		}
-		given := 0
-		for _, set := range []bool{sel.Env != "", sel.Ref != "", sel.Version > 0, sel.Checksum != ""} {
-			if set {
-				given++
-			}
-		}
-		if given > 1 {
-			return registry.Errorf(registry.EINVALID, "use one of env, ref, version and checksum, not several")
+		if err := sel.check(); err != nil {
+			return err
 		}
 	}
 	ctx := c.Request().Context()
-	var (
-		e    *registry.Entry
-		snap *registry.Snapshot
-		ref  string
-	)
-	if sel.pinned() {
-		if e, snap, err = s.reg.ResolveVersion(ctx, name, sel.Version, sel.Checksum); err != nil {
-			return err
-		}
-		ref = snap.Commit.SHA
-	} else {
-		if snap, ref, err = s.reg.Resolve(ctx, sel.Selector); err != nil {
-			return err
-		}
-		var ok bool
-		if e, ok = snap.Get(name); !ok {
-			return registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s (%s)", name, ref, short(snap.Commit.SHA))
-		}
+	e, snap, ref, err := s.resolvePrompt(ctx, name, sel)
+	if err != nil {
+		return err
 	}
 	out, err := s.renderer.Render(ctx, snap, e, registry.RenderRequest{Variables: req.Variables, Undefined: req.Undefined})
 	if err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set(headerCommit, snap.Commit.SHA)
-	h.Set(headerRef, ref)
-	if e.Stale != "" {
-		h.Set(headerStale, headerSafe(e.Stale))
-	}
+	setServedHeaders(c.Response().Header(), e, snap, ref)
 	return c.JSON(http.StatusOK, out)
 }
 

@@ -637,6 +637,7 @@ func TestRenderOverHTTP(t *testing.T) {
 		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"version":1}`, 200},
 		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"checksum":"` + strings.ToUpper(summarizeSum) + `"}`, 200},
 		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"checksum":"zz"}`, 400},
+		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"version":-1}`, 400},
 		{"/v1/prompts/summarize/render", `{"variables":{"text":"x"},"version":1,"env":"production"}`, 400},
 		{"/v1/prompts/summarize/render", `{"variables":[1]}`, 400},
 		{"/v1/prompts/summarize/render", `not json`, 400},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -184,7 +185,7 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *Snapshot) (*
 		if err != nil {
 			return nil, fmt.Errorf("encode prompt %s: %w", name, err)
 		}
-		e.Stale = why[name]
+		e.Stale = oneLine(why[name])
 		s.add(e)
 	}
 	s.names = make([]string, 0, len(s.entries))
@@ -204,8 +205,22 @@ func (s *Snapshot) add(e *Entry) {
 // staleEntry returns a copy of e marked as the last known good version.
 func staleEntry(e *Entry, why string) *Entry {
 	c := *e
-	c.Stale = why
+	c.Stale = oneLine(why)
 	return &c
+}
+
+// oneLine folds a message into one line without control characters, so it
+// can travel in a header (X-Promptreg-Stale) as it is.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f:
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // entry returns the entry of p with its partials resolved, reusing prev's
@@ -234,7 +249,7 @@ func (b *builder) entry(parsedPrompt *Prompt, res *resolved, prev *Snapshot) (*E
 	if err != nil {
 		return nil, err
 	}
-	e.Stale = stale
+	e.Stale = oneLine(stale)
 	return e, nil
 }
 
