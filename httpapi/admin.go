@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,9 @@ import (
 
 	"github.com/promptreg/promptreg/registry"
 )
+
+// errNoAdminKey is the cause of a 401 on a server without an admin key.
+var errNoAdminKey = errors.New("no admin key configured")
 
 func (s *Server) registerAdminRoutes(g *echo.Group) {
 	g.Use(s.requireAdmin)

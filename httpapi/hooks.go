@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -161,6 +160,3 @@ func (d *deliveries) first(id string) bool {
 	found, _ := d.seen.ContainsOrAdd(id, struct{}{})
 	return !found
 }
-
-// errNoAdminKey is returned by admin routes when the server has no admin key.
-var errNoAdminKey = errors.New("no admin key configured")

@@ -356,7 +356,7 @@ func (x *index) apply(ctx context.Context, sha string, changes []Change, memo ma
 			touched[old] = true
 		}
 		if c.Blob == "" || !ok { // deleted, or no longer a prompt file
-			x.unname(c.Path)
+			w.unname(c.Path)
 			delete(w.files, c.Path)
 			delete(w.info, c.Path)
 			continue
@@ -368,16 +368,16 @@ func (x *index) apply(ctx context.Context, sha string, changes []Change, memo ma
 		}
 		w.info[c.Path] = info
 		if info.valid {
-			x.unname(c.Path)
-			x.name(c.Path, info.name)
+			w.unname(c.Path)
+			w.name(c.Path, info.name)
 			touched[info.name] = true
 		}
 	}
 	return sortedKeysOf(touched), nil
 }
 
-func (x *index) name(path, name string) {
-	w := x.walk
+// name records that the file at path names prompt name.
+func (w *walkState) name(path, name string) {
 	w.pathName[path] = name
 	if w.paths[name] == nil {
 		w.paths[name] = map[string]bool{}
@@ -385,8 +385,8 @@ func (x *index) name(path, name string) {
 	w.paths[name][path] = true
 }
 
-func (x *index) unname(path string) {
-	w := x.walk
+// unname forgets what the file at path named.
+func (w *walkState) unname(path string) {
 	if old, ok := w.pathName[path]; ok {
 		delete(w.paths[old], path)
 		if len(w.paths[old]) == 0 {
@@ -506,9 +506,6 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list files at %s: %w", sha, err)
 	}
-	saved := x.walk
-	x.walk = w
-	defer func() { x.walk = saved }()
 	memo := map[string]blobInfo{}
 	var jobs []parseJob
 	for _, f := range files {
@@ -532,7 +529,7 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 		w.info[f.Path] = info
 		switch {
 		case info.valid:
-			x.name(f.Path, info.name)
+			w.name(f.Path, info.name)
 		default:
 			// A broken file keeps serving the prompt its path names by
 			// default, if that prompt has a current version.
@@ -540,7 +537,7 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 			_, current := x.open[def]
 			x.mu.RUnlock()
 			if current {
-				x.name(f.Path, def)
+				w.name(f.Path, def)
 			}
 		}
 	}

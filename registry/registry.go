@@ -61,10 +61,9 @@ type Registry struct {
 	statMu sync.Mutex
 	stat   syncStatus
 
-	trigOnce sync.Once
-	trig     chan struct{} // Trigger → Watch, buffered 1 so triggers coalesce
-	causeMu  sync.Mutex
-	cause    Cause // why the pending triggered sync runs
+	trig    chan struct{} // Trigger → Watch, buffered 1 so triggers coalesce
+	causeMu sync.Mutex
+	cause   Cause // why the pending triggered sync runs
 }
 
 // Cause says why a sync ran; the promotion ledger records it with each
@@ -103,6 +102,9 @@ func New(opts Options) *Registry {
 		fetchT: opts.FetchTimeout,
 		log:    opts.Logger,
 		now:    opts.Now,
+
+		trig:       make(chan struct{}, 1),
+		demandMemo: map[string]parsed{},
 	}
 	if r.branch == "" {
 		r.branch = "main"
@@ -478,9 +480,6 @@ func (r *Registry) onDemand(ctx context.Context, st *state, sha, ref string) (*S
 	b.beginSync()
 	s, err := b.build(ctx, sha, ref, nil)
 	if len(r.demandMemo)+len(b.used) > maxDemandMemo {
-		r.demandMemo = map[string]parsed{}
-	}
-	if r.demandMemo == nil {
 		r.demandMemo = map[string]parsed{}
 	}
 	for k, v := range b.used {

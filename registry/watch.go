@@ -24,14 +24,9 @@ func (r *Registry) Trigger(cause Cause) {
 	r.cause = cause
 	r.causeMu.Unlock()
 	select {
-	case r.triggers() <- struct{}{}:
+	case r.trig <- struct{}{}:
 	default:
 	}
-}
-
-func (r *Registry) triggers() chan struct{} {
-	r.trigOnce.Do(func() { r.trig = make(chan struct{}, 1) })
-	return r.trig
 }
 
 // Watch syncs at once, then on every Trigger and every Poll interval (with
@@ -41,7 +36,7 @@ func (r *Registry) Watch(ctx context.Context, opts WatchOptions) {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Minute
 	}
-	trig := r.triggers()
+	trig := r.trig
 	failures := 0
 	cause := Cause{Via: "start"}
 	for {
