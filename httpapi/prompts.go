@@ -167,6 +167,8 @@ func (s *Server) getPrompt(c echo.Context) error {
 		return s.listVersions(c, name)
 	case "diff":
 		return s.diffVersions(c, name)
+	case "render":
+		return echo.ErrMethodNotAllowed // POST
 	default:
 		return echo.ErrNotFound
 	}

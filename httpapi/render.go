@@ -37,6 +37,8 @@ func (s *Server) postPrompt(c echo.Context) error {
 	switch sub {
 	case "render":
 		return s.renderPrompt(c, name)
+	case "", "raw", "versions", "diff":
+		return echo.ErrMethodNotAllowed // GET
 	}
 	return echo.ErrNotFound
 }

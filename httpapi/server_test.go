@@ -349,6 +349,11 @@ func TestBadRequests(t *testing.T) {
 	if r := e.do(http.MethodDelete, "/v1/prompts", nil); r.status != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE /v1/prompts = %d", r.status)
 	}
+	for _, mp := range [][2]string{{http.MethodGet, "/v1/prompts/summarize/render"}, {http.MethodPost, "/v1/prompts/summarize/raw"}} {
+		if r := e.do(mp[0], mp[1], nil); r.status != http.StatusMethodNotAllowed || errorCode(t, r) != "method_not_allowed" {
+			t.Errorf("%s %s = %d %s, want 405", mp[0], mp[1], r.status, r.body)
+		}
+	}
 }
 
 func TestList(t *testing.T) {
