@@ -141,4 +141,19 @@ type HistoryStore interface {
 	// LastRefs returns, for each environment, the commit its ref pointed at
 	// in the newest recorded move ("" if deleted).
 	LastRefs(ctx context.Context) (map[string]string, error)
+
+	// SaveSyncTimes records when the last fetch and the last sync
+	// succeeded, so that after a restart with the remote unreachable
+	// /v1/status still says how stale the served state is.
+	SaveSyncTimes(ctx context.Context, t SyncTimes) error
+	// LoadSyncTimes returns what SaveSyncTimes recorded last; zero times
+	// if nothing was.
+	LoadSyncTimes(ctx context.Context) (SyncTimes, error)
+}
+
+// SyncTimes are the times of the last successful fetch and sync. A zero
+// time means never.
+type SyncTimes struct {
+	LastFetchSuccess time.Time
+	LastSync         time.Time
 }

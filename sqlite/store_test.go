@@ -372,3 +372,36 @@ func TestConcurrency(t *testing.T) {
 		}
 	})
 }
+
+func TestSyncTimesSurviveReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "promptreg.db")
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LoadSyncTimes(ctx); err != nil || !got.LastSync.IsZero() || !got.LastFetchSuccess.IsZero() {
+		t.Fatalf("new database: got %+v, %v; want zero times", got, err)
+	}
+	fetched := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	synced := fetched.Add(time.Second)
+	if err := s.SaveSyncTimes(ctx, registry.SyncTimes{LastFetchSuccess: fetched, LastSync: synced}); err != nil {
+		t.Fatal(err)
+	}
+	// A zero time keeps what was stored.
+	if err := s.SaveSyncTimes(ctx, registry.SyncTimes{LastSync: synced.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, Options{Path: path}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.LoadSyncTimes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.LastFetchSuccess.Equal(fetched) || !got.LastSync.Equal(synced.Add(time.Second)) {
+		t.Errorf("got %+v, want fetch %v and sync %v", got, fetched, synced.Add(time.Second))
+	}
+}
