@@ -60,8 +60,8 @@ func apiKey(req *http.Request) string {
 // answers the resulting status. A failed fetch still answers 200 with the
 // error in last_error when a snapshot is served; 503 when none is.
 func (s *Server) adminSync(c echo.Context) error {
-	err := s.reg.Sync(c.Request().Context())
-	st := s.reg.Status()
+	err := s.snaps.Sync(c.Request().Context())
+	st := s.snaps.Status()
 	if err != nil && !st.Ready {
 		return &registry.Error{Code: registry.EUNAVAILABLE, Message: "sync failed: " + registry.ErrorMessage(err), Err: err}
 	}

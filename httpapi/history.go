@@ -39,7 +39,7 @@ func (s *Server) listVersions(c echo.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	all, err := s.reg.Versions(c.Request().Context(), name)
+	all, err := s.hist.Versions(c.Request().Context(), name)
 	if err != nil {
 		return err
 	}
@@ -83,16 +83,16 @@ func (s *Server) diffVersions(c echo.Context, name string) error {
 	cacheControl := cacheImmutable
 	if to == 0 {
 		cacheControl = "no-cache"
-		if to = s.reg.CurrentVersion(name); to == 0 {
+		if to = s.hist.CurrentVersion(name); to == 0 {
 			return registry.Errorf(registry.ENOTFOUND, "prompt %q has no current version: give to=", name)
 		}
 	}
 	ctx := c.Request().Context()
-	a, va, err := s.reg.VersionBytes(ctx, name, from)
+	a, va, err := s.hist.VersionBytes(ctx, name, from)
 	if err != nil {
 		return err
 	}
-	b, vb, err := s.reg.VersionBytes(ctx, name, to)
+	b, vb, err := s.hist.VersionBytes(ctx, name, to)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func label(name string, v registry.Version) string {
 // environment with its ref, commit, when it last moved and how many prompts
 // differ from the tracked branch head.
 func (s *Server) listEnvironments(c echo.Context) error {
-	envs, err := s.reg.Environments(c.Request().Context())
+	envs, err := s.hist.Environments(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (s *Server) environmentHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	moves, err := s.reg.EnvironmentHistory(c.Request().Context(), c.Param("env"), int64(before), limit)
+	moves, err := s.hist.EnvironmentHistory(c.Request().Context(), c.Param("env"), int64(before), limit)
 	if err != nil {
 		return err
 	}

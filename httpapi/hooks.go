@@ -62,7 +62,7 @@ func (s *Server) gitHook(c echo.Context) error {
 		res.Status = "duplicate"
 		return c.JSON(http.StatusAccepted, res)
 	}
-	s.reg.Trigger(registry.Cause{Via: "webhook", Delivery: res.Delivery})
+	s.snaps.Trigger(registry.Cause{Via: "webhook", Delivery: res.Delivery})
 	s.log.Info("webhook accepted", "provider", provider, "delivery", res.Delivery)
 	return c.JSON(http.StatusAccepted, res)
 }

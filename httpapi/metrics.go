@@ -18,7 +18,7 @@ type metrics struct {
 	handler  http.Handler
 }
 
-func newMetrics(reg *prometheus.Registry, r Registry) *metrics {
+func newMetrics(reg *prometheus.Registry, r Snapshots) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "promptreg_http_requests_total",
@@ -64,12 +64,12 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 // statusCollector exposes the registry's sync state as gauges, read at
 // scrape time.
 type statusCollector struct {
-	r                                    Registry
+	r                                    Snapshots
 	ready, prompts, problems, stale, age *prometheus.Desc
 	failures, lastSync                   *prometheus.Desc
 }
 
-func newStatusCollector(r Registry) *statusCollector {
+func newStatusCollector(r Snapshots) *statusCollector {
 	return &statusCollector{
 		r:        r,
 		ready:    prometheus.NewDesc("promptreg_ready", "1 once a snapshot is loaded.", nil, nil),

@@ -22,7 +22,7 @@ func (s *Server) healthz(c echo.Context) error {
 
 // readyz serves GET /readyz: 200 once a snapshot is loaded, 503 before.
 func (s *Server) readyz(c echo.Context) error {
-	if !s.reg.Ready() {
+	if !s.snaps.Ready() {
 		return registry.Errorf(registry.EUNAVAILABLE, "no snapshot loaded yet")
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
@@ -33,5 +33,5 @@ func (s *Server) readyz(c echo.Context) error {
 // served from their last known good version.
 func (s *Server) status(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, s.reg.Status())
+	return c.JSON(http.StatusOK, s.snaps.Status())
 }

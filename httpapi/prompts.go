@@ -105,12 +105,12 @@ func (sel *selection) check() error {
 // selection resolved to, for the X-Promptreg-Ref header.
 func (s *Server) resolvePrompt(ctx context.Context, name string, sel selection) (e *registry.Entry, snap *registry.Snapshot, ref string, err error) {
 	if sel.pinned() {
-		if e, snap, err = s.reg.ResolveVersion(ctx, name, sel.Version, sel.Checksum); err != nil {
+		if e, snap, err = s.hist.ResolveVersion(ctx, name, sel.Version, sel.Checksum); err != nil {
 			return nil, nil, "", err
 		}
 		return e, snap, snap.Commit.SHA, nil
 	}
-	if snap, ref, err = s.reg.Resolve(ctx, sel.Selector); err != nil {
+	if snap, ref, err = s.snaps.Resolve(ctx, sel.Selector); err != nil {
 		return nil, nil, "", err
 	}
 	e, ok := snap.Get(name)
@@ -227,7 +227,7 @@ func (s *Server) listPrompts(c echo.Context) error {
 	if lq.Limit, err = intParam(c, "limit", defaultLimit, 1, maxLimit); err != nil {
 		return err
 	}
-	snap, ref, err := s.reg.Resolve(c.Request().Context(), sel.Selector)
+	snap, ref, err := s.snaps.Resolve(c.Request().Context(), sel.Selector)
 	if err != nil {
 		return err
 	}

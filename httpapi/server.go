@@ -15,10 +15,11 @@ import (
 	"github.com/promptreg/promptreg/registry"
 )
 
-// Registry is what the HTTP API needs of the registry.
-type Registry interface {
+// Snapshots is what the HTTP API needs of the served snapshots
+// (snapshots.Keeper).
+type Snapshots interface {
 	// Resolve returns the snapshot a selection serves and the ref it
-	// resolved to. Errors: EUNAVAILABLE, ENOTFOUND, EINVALID.
+	// resolved to. Errors: EUNAVAILABLE, ENOTFOUND, EINVALID, ETIMEOUT.
 	Resolve(ctx context.Context, sel registry.Selector) (*registry.Snapshot, string, error)
 	Status() registry.Status
 	Ready() bool
@@ -26,7 +27,11 @@ type Registry interface {
 	Sync(ctx context.Context) error
 	// Trigger asks for a sync soon, without waiting.
 	Trigger(cause registry.Cause)
+}
 
+// History is what the HTTP API needs of the version history
+// (history.Queries).
+type History interface {
 	// ResolveVersion returns a prompt at a version picked by number or
 	// checksum. Errors: ENOTFOUND, EINVALID without history.
 	ResolveVersion(ctx context.Context, name string, version int, checksum string) (*registry.Entry, *registry.Snapshot, error)
@@ -42,7 +47,8 @@ type Registry interface {
 
 // Options configures a Server.
 type Options struct {
-	Registry Registry
+	Snapshots Snapshots
+	History   History
 	// Renderer renders prompts for POST /v1/prompts/{name}/render; nil
 	// disables the route.
 	Renderer registry.Renderer
@@ -60,7 +66,8 @@ type Options struct {
 
 // Server is the HTTP API server.
 type Server struct {
-	reg           Registry
+	snaps         Snapshots
+	hist          History
 	renderer      registry.Renderer
 	adminKey      string
 	webhookSecret string
@@ -78,7 +85,8 @@ type Server struct {
 // New returns a server with its routes registered; Start listens.
 func New(opts Options) *Server {
 	s := &Server{
-		reg:           opts.Registry,
+		snaps:         opts.Snapshots,
+		hist:          opts.History,
 		renderer:      opts.Renderer,
 		adminKey:      opts.AdminKey,
 		webhookSecret: opts.WebhookSecret,
@@ -92,7 +100,7 @@ func New(opts Options) *Server {
 	if s.promReg == nil {
 		s.promReg = prometheus.NewRegistry()
 	}
-	s.metrics = newMetrics(s.promReg, opts.Registry)
+	s.metrics = newMetrics(s.promReg, opts.Snapshots)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

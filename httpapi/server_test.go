@@ -20,6 +20,7 @@ import (
 	"github.com/promptreg/promptreg/internal/gittest"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/snapshots"
 	"github.com/promptreg/promptreg/sqlite"
 )
 
@@ -30,7 +31,7 @@ const (
 
 // countingRegistry is the real registry, counting Trigger calls.
 type countingRegistry struct {
-	*registry.Registry
+	*snapshots.Keeper
 	triggers atomic.Int32
 }
 
@@ -58,8 +59,10 @@ func newEnv(t testing.TB, webhookSecret string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	reg := &countingRegistry{Registry: registry.New(registry.Options{Source: store, Parser: render.Parser{}, History: db, HistorySource: store})}
-	s := httpapi.New(httpapi.Options{Registry: reg, Renderer: render.NewRenderer(render.Options{}), AdminKey: adminKey, WebhookSecret: webhookSecret})
+	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store, FetchUnknownRefs: true})
+	t.Cleanup(keeper.Close)
+	reg := &countingRegistry{Keeper: keeper}
+	s := httpapi.New(httpapi.Options{Snapshots: reg, History: keeper.History(), Renderer: render.NewRenderer(render.Options{}), AdminKey: adminKey, WebhookSecret: webhookSecret})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, repo: repo, reg: reg, srv: srv}

@@ -36,10 +36,8 @@ type Source interface {
 	ReadBlob(ctx context.Context, blob string) ([]byte, error)
 }
 
-// Parser turns repository files into domain values (render.Parser).
+// Parser turns prompt files into domain values (render.Parser).
 type Parser interface {
-	// ParseConfig parses promptreg.yaml. A broken file is a *Problem.
-	ParseConfig(data []byte) (RepoConfig, error)
 	// ParsePrompt parses the prompt file at path whose default name (from
 	// the path) is name. It fills every field but Checksum, Version,
 	// Commit, Includes (it fills References) and Raw. Invalid content is a

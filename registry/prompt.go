@@ -108,6 +108,12 @@ type RepoConfig struct {
 	DefaultEnvironment string `json:"default_environment,omitempty"`
 }
 
+// MaxFileSize bounds a prompt file; a larger file is a problem, not read.
+const MaxFileSize = 1 << 20
+
+// MaxIncludeDepth bounds how deeply partials may include partials.
+const MaxIncludeDepth = 8
+
 // ConfigFile is the path of the repository configuration file.
 const ConfigFile = "promptreg.yaml"
 

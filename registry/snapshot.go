@@ -40,10 +40,49 @@ type Snapshot struct {
 	Problems []Problem
 	// Built is when the snapshot was built.
 	Built time.Time
+	// Size estimates the bytes the snapshot holds (file contents and the
+	// precomputed bodies), for caches bounded by bytes.
+	Size int64
+	// Unnumbered counts the entries whose content the history has not
+	// numbered (Prompt.Version 0).
+	Unnumbered int
 
 	entries map[string]*Entry
 	names   []string          // sorted
 	byPath  map[string]*Entry // for last known good lookups by the next build
+}
+
+// NewSnapshot returns the snapshot of commit for ref that serves entries,
+// one per prompt name (a later entry replaces an earlier one of the same
+// name or file), with the problems found at the commit (sorted here).
+func NewSnapshot(commit Commit, ref string, cfg RepoConfig, problems []Problem, built time.Time, entries []*Entry) *Snapshot {
+	s := &Snapshot{Commit: commit, Ref: ref, Config: cfg, Problems: problems, Built: built,
+		entries: make(map[string]*Entry, len(entries)), byPath: make(map[string]*Entry, len(entries))}
+	for _, e := range entries {
+		s.entries[e.Prompt.Name] = e
+		s.byPath[e.Prompt.File] = e
+	}
+	s.names = make([]string, 0, len(s.entries))
+	for name, e := range s.entries {
+		s.names = append(s.names, name)
+		s.Size += int64(len(e.Body) + len(e.Summary) + len(e.Prompt.Raw) + len(e.Prompt.Template) + len(e.search))
+		if e.Prompt.Version == 0 {
+			s.Unnumbered++
+		}
+	}
+	sort.Strings(s.names)
+	sortProblems(s.Problems)
+	return s
+}
+
+// ByPath returns the entry served from the file at path (its File), for the
+// next build's last known good lookups.
+func (s *Snapshot) ByPath(path string) (*Entry, bool) {
+	if s == nil {
+		return nil, false
+	}
+	e, ok := s.byPath[path]
+	return e, ok
 }
 
 // Get returns the entry of the named prompt; a nil snapshot has none.
@@ -123,8 +162,12 @@ type summary struct {
 	Model       map[string]any `json:"model,omitempty"`
 }
 
-// newEntry precomputes the entity tag and the JSON encodings of p.
-func newEntry(p *Prompt) (*Entry, error) {
+// NewEntry precomputes the entity tag and the JSON encodings of p.
+// unnumbered says that the server keeps a version history but p's content
+// has no number in it yet (it is not on the tracked branch): its body lacks
+// version and commit, so it gets an entity tag of its own (UnnumberedETag),
+// never the one the numbered body will have.
+func NewEntry(p *Prompt, unnumbered bool) (*Entry, error) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -137,13 +180,56 @@ func newEntry(p *Prompt) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	etag := ETag(p.Checksum, p.Includes)
+	if unnumbered {
+		etag = UnnumberedETag(etag)
+	}
 	return &Entry{
 		Prompt:  p,
-		ETag:    ETag(p.Checksum, p.Includes),
+		ETag:    etag,
 		Body:    body,
 		Summary: sum,
 		search:  strings.ToLower(p.Name + "\x00" + p.Description + "\x00" + strings.Join(p.Tags, "\x00")),
 	}, nil
+}
+
+// WithStale returns a copy of e marked as the last known good version of
+// its prompt, served because of why (folded to one line, see OneLine).
+func (e *Entry) WithStale(why string) *Entry {
+	c := *e
+	c.Stale = OneLine(why)
+	return &c
+}
+
+// OneLine folds a message into one line without control characters, so it
+// can travel in a header (X-Promptreg-Stale) as it is.
+func OneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// Differs counts the prompts whose content differs between two snapshots:
+// changed, or present on one side only.
+func Differs(a, b *Snapshot) int {
+	n := 0
+	for _, name := range a.names {
+		if e, ok := b.entries[name]; !ok || e.Prompt.Checksum != a.entries[name].Prompt.Checksum {
+			n++
+		}
+	}
+	for _, name := range b.names {
+		if _, ok := a.entries[name]; !ok {
+			n++
+		}
+	}
+	return n
 }
 
 // ETag returns the quoted strong entity tag of content with the given
@@ -160,6 +246,16 @@ func ETag(checksum string, includes []Include) string {
 		h.Write([]byte("\n" + in.Name + " " + in.Checksum))
 	}
 	return `"` + hex.EncodeToString(h.Sum(nil)) + `"`
+}
+
+// UnnumberedETag returns the entity tag of the body of content whose
+// numbered body has entity tag etag, served before the history numbered it
+// (a feature branch fetched by ?ref=): the same tag with "-unnumbered"
+// before the closing quote. One tag names exactly one body, so a cache that
+// holds the unnumbered body revalidates to the numbered one once the
+// content reaches the tracked branch, instead of being told 304.
+func UnnumberedETag(etag string) string {
+	return etag[:len(etag)-1] + `-unnumbered"`
 }
 
 // Checksum returns the hex sha256 of b.

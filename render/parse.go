@@ -1,20 +1,18 @@
 package render
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"gopkg.in/yaml.v3"
 
+	"github.com/promptreg/promptreg/internal/yamlerr"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render/jinja"
 )
@@ -58,60 +56,6 @@ const (
 	UndefinedLenient = "lenient"
 )
 
-// ParseConfig parses promptreg.yaml.
-func (Parser) ParseConfig(data []byte) (registry.RepoConfig, error) {
-	var raw struct {
-		Root               string            `yaml:"root"`
-		Extensions         []string          `yaml:"extensions"`
-		Environments       map[string]string `yaml:"environments"`
-		DefaultEnvironment string            `yaml:"default_environment"`
-	}
-	prob := func(line int, format string, args ...any) error {
-		return &registry.Problem{Path: registry.ConfigFile, Line: line, Message: fmt.Sprintf(format, args...)}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		line, msg := yamlError(err)
-		return registry.RepoConfig{}, prob(line, "%s", msg)
-	}
-	cfg := registry.RepoConfig{
-		Root:               strings.Trim(raw.Root, "/"),
-		Extensions:         raw.Extensions,
-		Environments:       raw.Environments,
-		DefaultEnvironment: raw.DefaultEnvironment,
-	}
-	if cfg.Root == "." {
-		cfg.Root = ""
-	}
-	for _, seg := range strings.Split(cfg.Root, "/") {
-		if seg == ".." {
-			return cfg, prob(0, "root %q leaves the repository", raw.Root)
-		}
-	}
-	for i, ext := range cfg.Extensions {
-		norm := "." + strings.TrimPrefix(ext, ".")
-		if len(norm) < 2 || strings.ContainsAny(norm, "/\\ \t") {
-			return cfg, prob(0, "extension %q is not a file extension", ext)
-		}
-		cfg.Extensions[i] = norm
-	}
-	for env, ref := range cfg.Environments {
-		if err := registry.ValidateName(env); err != nil || strings.Contains(env, "/") {
-			return cfg, prob(0, "environment name %q: use letters, digits, '.', '_' and '-'", env)
-		}
-		if strings.TrimSpace(ref) == "" {
-			return cfg, prob(0, "environment %q has no ref", env)
-		}
-	}
-	if de := cfg.DefaultEnvironment; de != "" {
-		if _, ok := cfg.Environments[de]; !ok {
-			return cfg, prob(0, "default_environment %q is not one of the environments", de)
-		}
-	}
-	return cfg, nil
-}
-
 // ParsePrompt parses the prompt file at path, named name unless its front
 // matter says otherwise.
 func (pr Parser) ParsePrompt(path, name string, data []byte) (*registry.Prompt, error) {
@@ -130,7 +74,7 @@ func (pr Parser) ParsePrompt(path, name string, data []byte) (*registry.Prompt, 
 	var fm frontMatter
 	if header != "" {
 		if err := yaml.Unmarshal([]byte(header), &fm); err != nil {
-			line, msg := yamlError(err)
+			line, msg := yamlerr.Split(err)
 			if line > 0 {
 				line++ // the opening --- line
 			}
@@ -320,24 +264,6 @@ func trimBlankLines(s string) (string, int) {
 		n++
 	}
 	return strings.TrimRight(s, " \t\r\n"), n
-}
-
-// yamlLine finds "line N" in yaml.v3's error messages.
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
-// yamlError returns the line and a message without the "yaml: " prefix.
-func yamlError(err error) (int, string) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	line := 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
-	}
-	return line, msg
 }
 
 // jsonMap converts a YAML-decoded map into one encoding/json can encode.

@@ -135,23 +135,3 @@ func TestParsePromptProblems(t *testing.T) {
 		})
 	}
 }
-
-func TestParseConfig(t *testing.T) {
-	cfg, err := Parser{}.ParseConfig([]byte("root: prompts/\nextensions: [prompt, .txt]\nenvironments:\n  production: refs/tags/production\ndefault_environment: production\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := registry.RepoConfig{Root: "prompts", Extensions: []string{".prompt", ".txt"},
-		Environments: map[string]string{"production": "refs/tags/production"}, DefaultEnvironment: "production"}
-	if !reflect.DeepEqual(cfg, want) {
-		t.Errorf("config = %#v, want %#v", cfg, want)
-	}
-	for _, bad := range []string{"root: ../x", "unknown_key: 1", "default_environment: prod", "environments: {'a/b': main}", "root: [1", "extensions: [p/x]", "extensions: ['.']"} {
-		if _, err := (Parser{}).ParseConfig([]byte(bad)); err == nil {
-			t.Errorf("ParseConfig(%q) succeeded, want a problem", bad)
-		}
-	}
-	if cfg, err := (Parser{}).ParseConfig(nil); err != nil || cfg.Root != "" {
-		t.Errorf("empty config = %v, %v", cfg, err)
-	}
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/promptreg/promptreg/internal/memsource"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/snapshots"
 )
 
 // snapshot builds the snapshot of one commit holding files.
@@ -17,7 +18,7 @@ func snapshot(t *testing.T, files map[string]string) *registry.Snapshot {
 	t.Helper()
 	src := memsource.New()
 	sha := src.Add("refs/heads/main", files)
-	s, err := registry.Build(context.Background(), src, render.Parser{}, sha, "refs/heads/main")
+	s, err := snapshots.Build(context.Background(), src, render.Parser{}, sha, "refs/heads/main")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/snapshots"
 )
 
 // runLint checks the prompt repository in a folder (default ".") the way
@@ -39,7 +40,7 @@ func runLint(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stderr, "promptreg lint: %s is not a folder\n", dir)
 		return exitUsage
 	}
-	snap, err := registry.Build(ctx, &dirSource{root: dir}, render.NewParser(), worktree, worktree)
+	snap, err := snapshots.Build(ctx, &dirSource{root: dir}, render.NewParser(), worktree, worktree)
 	if err != nil {
 		// An unreadable file is a problem of the tree, not of the command line.
 		fmt.Fprintf(stderr, "promptreg lint: %v\n", err)

@@ -76,7 +76,7 @@ func TestServeSeedRestart(t *testing.T) {
 	dir := t.TempDir()
 	repo, data := filepath.Join(dir, "repo"), filepath.Join(dir, "data")
 	m := startServe(t, "--repo", repo, "--seed", "../../examples/prompts", "--data", data)
-	if err := m.Registry().Sync(context.Background()); err != nil {
+	if err := m.Keeper().Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + m.ListenAddr()
@@ -98,7 +98,7 @@ func TestServeSeedRestart(t *testing.T) {
 	}
 	m2 := startServe(t, "--repo", repo, "--data", data)
 	defer m2.Close()
-	err := m2.Registry().Sync(context.Background())
+	err := m2.Keeper().Sync(context.Background())
 	if err == nil {
 		t.Error("Sync with the repository gone succeeded; want the fetch error reported")
 	}
@@ -120,12 +120,12 @@ func TestServePicksUpCommits(t *testing.T) {
 	repo.Commit("first")
 	m := startServe(t, "--repo", repo.Path(), "--data", t.TempDir())
 	defer m.Close()
-	if err := m.Registry().Sync(context.Background()); err != nil {
+	if err := m.Keeper().Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	repo.Write("hello.prompt", "Hi {{ name }}")
 	repo.Commit("second")
-	if err := m.Registry().Sync(context.Background()); err != nil {
+	if err := m.Keeper().Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, body := httpGet(t, "http://"+m.ListenAddr()+"/v1/prompts/hello/raw"); body != "Hi {{ name }}" {

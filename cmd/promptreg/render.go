@@ -11,6 +11,7 @@ import (
 	"github.com/promptreg/promptreg/gitstore"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/snapshots"
 )
 
 // runRender renders one prompt offline: from a folder's files as they are
@@ -115,7 +116,7 @@ func runRender(ctx context.Context, args []string, getenv func(string) string, s
 // repository itself is never written).
 func loadSnapshot(ctx context.Context, repo, ref string) (*registry.Snapshot, error) {
 	if ref == "" {
-		return registry.Build(ctx, &dirSource{root: repo}, render.Parser{}, worktree, worktree)
+		return snapshots.Build(ctx, &dirSource{root: repo}, render.Parser{}, worktree, worktree)
 	}
 	tmp, err := os.MkdirTemp("", "promptreg-render-")
 	if err != nil {
@@ -140,5 +141,5 @@ func loadSnapshot(ctx context.Context, repo, ref string) (*registry.Snapshot, er
 			return nil, registry.Errorf(registry.ENOTFOUND, "ref %q not found in %s", ref, repo)
 		}
 	}
-	return registry.Build(ctx, store, render.Parser{}, sha, ref)
+	return snapshots.Build(ctx, store, render.Parser{}, sha, ref)
 }

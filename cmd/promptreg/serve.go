@@ -13,12 +13,10 @@ import (
 	"sync"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/promptreg/promptreg/gitstore"
 	"github.com/promptreg/promptreg/httpapi"
-	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/snapshots"
 	"github.com/promptreg/promptreg/sqlite"
 )
 
@@ -31,13 +29,15 @@ type Serve struct {
 	LogLevel, LogFormat              string
 	Poll, FetchTimeout, ShutdownWait time.Duration
 	SnapshotCache                    int
+	SnapshotCacheMB                  int
+	FetchUnknownRefs                 bool
 
 	Stderr io.Writer
 
 	log    *slog.Logger
 	store  *gitstore.Store
 	db     *sqlite.Store
-	reg    *registry.Registry
+	reg    *snapshots.Keeper
 	srv    *httpapi.Server
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -61,7 +61,9 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.KnownHosts, "git-known-hosts", "", "known_hosts file for ssh remotes")
 	fs.DurationVar(&m.FetchTimeout, "fetch-timeout", time.Minute, "time limit of one fetch")
 	fs.DurationVar(&m.ShutdownWait, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
-	fs.IntVar(&m.SnapshotCache, "snapshot-cache", 64, "snapshots of untracked refs kept in memory")
+	fs.IntVar(&m.SnapshotCache, "snapshot-cache", snapshots.DefaultCacheSnapshots, "snapshots of other commits (?ref=, ?version=) kept in memory")
+	fs.IntVar(&m.SnapshotCacheMB, "snapshot-cache-mb", snapshots.DefaultCacheBytes>>20, "memory those snapshots may take, in MiB")
+	fs.BoolVar(&m.FetchUnknownRefs, "fetch-unknown-refs", true, "look up on the remote, and fetch, a ?ref= the clone does not have (refs/pull/N/head, a branch pushed since the last fetch)")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&m.LogFormat, "log-format", "json", "json or text")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -73,8 +75,8 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	if m.Repo == "" {
 		return errors.New("serve: --repo (or PROMPTREG_REPO) is required")
 	}
-	if m.Poll < 0 || m.FetchTimeout <= 0 || m.SnapshotCache < 1 {
-		return errors.New("serve: --poll must be >= 0, --fetch-timeout > 0 and --snapshot-cache >= 1")
+	if m.Poll < 0 || m.FetchTimeout <= 0 || m.SnapshotCache < 1 || m.SnapshotCacheMB < 1 {
+		return errors.New("serve: --poll must be >= 0, --fetch-timeout > 0, --snapshot-cache and --snapshot-cache-mb >= 1")
 	}
 	var err error
 	m.log, err = newLogger(m.Stderr, m.LogLevel, m.LogFormat)
@@ -110,17 +112,14 @@ func (m *Serve) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cache, err := lru.New[string, *registry.Snapshot](m.SnapshotCache)
-	if err != nil {
-		return err
-	}
-	m.reg = registry.New(registry.Options{
-		Source: m.store, Parser: render.NewParser(), Branch: m.Branch, Cache: cache,
-		History: m.db, HistorySource: m.store,
-		FetchTimeout: m.FetchTimeout, Logger: m.log.With("component", "registry"),
+	m.reg = snapshots.New(snapshots.Options{
+		Source: m.store, Parser: render.NewParser(), Branch: m.Branch,
+		History: m.db, Git: m.store, FetchUnknownRefs: m.FetchUnknownRefs,
+		CacheSnapshots: m.SnapshotCache, CacheBytes: int64(m.SnapshotCacheMB) << 20,
+		FetchTimeout: m.FetchTimeout, Logger: m.log.With("component", "snapshots"),
 	})
 	m.srv = httpapi.New(httpapi.Options{
-		Registry: m.reg, Renderer: render.NewRenderer(render.Options{}), AdminKey: m.AdminKey, WebhookSecret: m.WebhookSecret,
+		Snapshots: m.reg, History: m.reg.History(), Renderer: render.NewRenderer(render.Options{}), AdminKey: m.AdminKey, WebhookSecret: m.WebhookSecret,
 		Logger: m.log.With("component", "http"),
 	})
 	if err := m.srv.Start(m.Addr); err != nil {
@@ -131,7 +130,7 @@ func (m *Serve) Run(ctx context.Context) error {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.reg.Watch(wctx, registry.WatchOptions{Poll: m.Poll})
+		m.reg.Watch(wctx, snapshots.WatchOptions{Poll: m.Poll})
 	}()
 	m.log.Info("serving", "repo", redact(m.Repo), "branch", m.Branch, "addr", m.srv.Addr(), "version", version)
 	return nil
@@ -140,11 +139,12 @@ func (m *Serve) Run(ctx context.Context) error {
 // ListenAddr returns the address the HTTP server listens on.
 func (m *Serve) ListenAddr() string { return m.srv.Addr() }
 
-// Registry returns the running registry (for tests that sync on demand).
-func (m *Serve) Registry() *registry.Registry { return m.reg }
+// Keeper returns the running snapshot keeper (for tests that sync on demand).
+func (m *Serve) Keeper() *snapshots.Keeper { return m.reg }
 
 // Close shuts down in reverse order: HTTP (waiting for requests in flight),
-// then the watcher, then the database and the Git store.
+// then the watcher and the on-demand work, then the database and the Git
+// store.
 func (m *Serve) Close() error {
 	var errs []error
 	if m.srv != nil {
@@ -155,6 +155,9 @@ func (m *Serve) Close() error {
 	if m.cancel != nil {
 		m.cancel()
 		m.wg.Wait()
+	}
+	if m.reg != nil {
+		m.reg.Close()
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())

@@ -27,8 +27,8 @@ import (
 	"github.com/promptreg/promptreg/gitstore"
 	"github.com/promptreg/promptreg/httpapi"
 	"github.com/promptreg/promptreg/internal/genrepo"
-	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/snapshots"
 	"github.com/promptreg/promptreg/sqlite"
 )
 
@@ -166,7 +166,8 @@ func runPhase(ctx context.Context, phase, repo, data, busiest string, appendN, r
 		return r, err
 	}
 	defer db.Close()
-	reg := registry.New(registry.Options{Source: store, Parser: render.NewParser(), History: db, HistorySource: store, Logger: log})
+	reg := snapshots.New(snapshots.Options{Source: store, Parser: render.NewParser(), History: db, Git: store, Logger: log})
+	defer reg.Close()
 	if err := reg.Sync(ctx); err != nil {
 		return r, err
 	}
@@ -197,8 +198,8 @@ func runPhase(ctx context.Context, phase, repo, data, busiest string, appendN, r
 
 // timeVersions serves the API on 127.0.0.1 and times sequential GETs of the
 // busiest prompt's versions.
-func timeVersions(ctx context.Context, reg *registry.Registry, name string, n int, r *result) error {
-	srv := httpapi.New(httpapi.Options{Registry: reg})
+func timeVersions(ctx context.Context, reg *snapshots.Keeper, name string, n int, r *result) error {
+	srv := httpapi.New(httpapi.Options{Snapshots: reg, History: reg.History()})
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		return err
 	}

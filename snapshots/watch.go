@@ -1,9 +1,12 @@
-package registry
+package snapshots
 
 import (
 	"context"
 	"math/rand/v2"
+	"sync"
 	"time"
+
+	"github.com/promptreg/promptreg/registry"
 )
 
 // WatchOptions configures Watch.
@@ -16,36 +19,57 @@ type WatchOptions struct {
 	MaxBackoff time.Duration
 }
 
-// Trigger asks the running Watch to sync now, for cause (recorded in the
-// promotion ledger with the moves the sync observes). Triggers that arrive
-// while a sync is pending are coalesced into it; Trigger never blocks.
-func (r *Registry) Trigger(cause Cause) {
-	r.causeMu.Lock()
-	r.cause = cause
-	r.causeMu.Unlock()
+// trigger carries requests for a sync to Watch: a channel buffered by one,
+// so that triggers arriving while one is pending coalesce into it, and the
+// cause of the pending one.
+type trigger struct {
+	c     chan struct{}
+	mu    sync.Mutex // guards cause
+	cause registry.Cause
+}
+
+func newTrigger() *trigger { return &trigger{c: make(chan struct{}, 1)} }
+
+// pull sets the pending cause and signals, without blocking.
+func (t *trigger) pull(cause registry.Cause) {
+	t.mu.Lock()
+	t.cause = cause
+	t.mu.Unlock()
 	select {
-	case r.trig <- struct{}{}:
+	case t.c <- struct{}{}:
 	default:
 	}
 }
 
+// take returns the cause of the pending trigger.
+func (t *trigger) take() registry.Cause {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cause
+}
+
+// Trigger asks the running Watch to sync now, for cause (recorded in the
+// promotion ledger with the moves the sync observes). Triggers that arrive
+// while a sync is pending are coalesced into it; Trigger never blocks.
+func (k *Keeper) Trigger(cause registry.Cause) { k.trigger.pull(cause) }
+
 // Watch syncs at once, then on every Trigger and every Poll interval (with
 // ±10% jitter so replicas spread out), backing off exponentially while syncs
 // fail. It returns when ctx is done.
-func (r *Registry) Watch(ctx context.Context, opts WatchOptions) {
+func (k *Keeper) Watch(ctx context.Context, opts WatchOptions) {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Minute
 	}
-	trig := r.trig
+	trig := k.trigger.c
 	failures := 0
-	cause := Cause{Via: "start"}
+	cause := registry.Cause{Via: "start"}
 	for {
-		if err := r.SyncFor(ctx, cause); err != nil {
+		if err := k.SyncFor(ctx, cause); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			failures++
-			r.log.Error("sync failed", "err", err, "consecutive_failures", failures)
+			k.log.Error("sync failed", "err", err, "consecutive_failures", failures)
 		} else {
 			failures = 0
 		}
@@ -55,16 +79,16 @@ func (r *Registry) Watch(ctx context.Context, opts WatchOptions) {
 			timer = time.NewTimer(d)
 			wait = timer.C
 		}
-		cause = Cause{Via: "poll"}
+		cause = registry.Cause{Via: "poll"}
 		select {
 		case <-ctx.Done():
 		case <-trig:
-			cause = r.takeCause()
+			cause = k.trigger.take()
 		case <-wait:
 			// A trigger that arrived with the timer names the sync better.
 			select {
 			case <-trig:
-				cause = r.takeCause()
+				cause = k.trigger.take()
 			default:
 			}
 		}
@@ -97,11 +121,4 @@ func nextDelay(opts WatchOptions, failures int) time.Duration {
 	}
 	jitter := time.Duration(float64(base) * (rand.Float64()*0.2 - 0.1))
 	return base + jitter
-}
-
-// takeCause returns the cause of the pending trigger.
-func (r *Registry) takeCause() Cause {
-	r.causeMu.Lock()
-	defer r.causeMu.Unlock()
-	return r.cause
 }

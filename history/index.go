@@ -1,49 +1,43 @@
-package registry
+package history
 
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// IndexStats counts what the history index did, for /v1/status, metrics and
-// tests (which assert on counters, never on time).
-type IndexStats struct {
-	Commits        int           `json:"commits"`        // indexed commits
-	Versions       int           `json:"versions"`       // versions of all prompts
-	CommitsWalked  int64         `json:"commits_walked"` // commits diffed since start
-	BlobsParsed    int64         `json:"blobs_parsed"`   // blobs parsed since start
-	Rewrites       int64         `json:"rewrites"`       // history rewrites handled since start
-	LastUpdate     time.Duration `json:"last_update_ns"` // duration of the last update that indexed commits
-	LastUpdateSize int           `json:"last_update_commits"`
-}
+	"github.com/promptreg/promptreg/internal/parallel"
+	"github.com/promptreg/promptreg/registry"
+	"github.com/promptreg/promptreg/repoconfig"
+)
 
 // flushEvery bounds how many commits one index batch holds before it is
 // written, which bounds memory on long histories.
 const flushEvery = 5000
 
-// index is the version history of the tracked branch: which distinct
+// Index is the version history of the tracked branch: which distinct
 // contents each prompt had, numbered by first appearance, and over which
 // commits each was current. It lives in memory for lookups and is persisted
 // in a HistoryStore batch by batch.
-type index struct {
-	store  HistoryStore
-	hist   HistorySource
-	src    Source
-	parser Parser
+type Index struct {
+	store  registry.HistoryStore
+	hist   registry.HistorySource
+	src    registry.Source
+	parser registry.Parser
 	branch string
 
 	mu        sync.RWMutex // guards the fields below; lookups run during updates
 	loaded    bool
 	commits   []string
 	seqOf     map[string]int
-	versions  map[string][]Version // name → versions; [i] is number i+1
-	byContent map[string]int       // name + "\x00" + checksum → number
-	open      map[string]Span      // name → span current at the indexed head
-	last      time.Duration        // duration of the last update that indexed commits
+	versions  map[string][]registry.Version // name → versions; [i] is number i+1
+	byContent map[string]int                // name + "\x00" + checksum → number
+	open      map[string]registry.Span      // name → span current at the indexed head
+	last      time.Duration                 // duration of the last update that indexed commits
 	lastSize  int
 
 	walked, parsed, rewrites atomic.Int64
@@ -52,12 +46,12 @@ type index struct {
 
 	// peek returns what the snapshot builder already parsed of a blob at
 	// a path, if it did; nil for none.
-	peek func(blob, path string) (p *Prompt, err error, ok bool)
+	peek func(blob, path string) (p *registry.Prompt, err error, ok bool)
 }
 
 // walkState is the tree of the indexed head as the walk needs it.
 type walkState struct {
-	cfg      RepoConfig
+	cfg      registry.RepoConfig
 	files    map[string]string          // prompt file path → blob
 	info     map[string]blobInfo        // prompt file path → what its blob is
 	pathName map[string]string          // path → the prompt its last valid content named
@@ -71,12 +65,27 @@ type blobInfo struct {
 	valid    bool
 }
 
-func newIndex(store HistoryStore, hist HistorySource, src Source, parser Parser, branch string) *index {
-	return &index{store: store, hist: hist, src: src, parser: parser, branch: branch}
+// Options configure an Index.
+type Options struct {
+	Store  registry.HistoryStore
+	Git    registry.HistorySource
+	Source registry.Source
+	Parser registry.Parser
+	Branch string
+	// Peek returns what the snapshot builder already parsed of a blob at
+	// a path, if it did, so the walk does not parse it again; nil for none.
+	// It is called only from Update.
+	Peek func(blob, path string) (p *registry.Prompt, err error, ok bool)
+}
+
+// New returns the index of opts.Branch, loaded from the store on the first
+// Update.
+func New(opts Options) *Index {
+	return &Index{store: opts.Store, hist: opts.Git, src: opts.Source, parser: opts.Parser, branch: opts.Branch, peek: opts.Peek}
 }
 
 // load reads the persisted index into memory.
-func (x *index) load(ctx context.Context) error {
+func (x *Index) load(ctx context.Context) error {
 	st, err := x.store.LoadIndex(ctx, x.branch)
 	if err != nil {
 		return fmt.Errorf("load history index: %w", err)
@@ -88,7 +97,7 @@ func (x *index) load(ctx context.Context) error {
 	for i, sha := range st.Commits {
 		x.seqOf[sha] = i + 1
 	}
-	x.versions = map[string][]Version{}
+	x.versions = map[string][]registry.Version{}
 	x.byContent = make(map[string]int, len(st.Versions))
 	for _, v := range st.Versions {
 		x.versions[v.Name] = append(x.versions[v.Name], v)
@@ -98,7 +107,7 @@ func (x *index) load(ctx context.Context) error {
 		sort.Slice(vs, func(i, j int) bool { return vs[i].Version < vs[j].Version })
 		x.versions[name] = vs
 	}
-	x.open = make(map[string]Span, len(st.Open))
+	x.open = make(map[string]registry.Span, len(st.Open))
 	for _, s := range st.Open {
 		x.open[s.Name] = s
 	}
@@ -108,7 +117,7 @@ func (x *index) load(ctx context.Context) error {
 }
 
 // head returns the indexed head commit, "" if none.
-func (x *index) head() string {
+func (x *Index) Head() string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if len(x.commits) == 0 {
@@ -119,13 +128,13 @@ func (x *index) head() string {
 
 // update indexes the first-parent history up to head: only the commits not
 // indexed yet, after dropping those a history rewrite took away.
-func (x *index) update(ctx context.Context, head string) (err error) {
+func (x *Index) Update(ctx context.Context, head string) (err error) {
 	if !x.loaded {
 		if err := x.load(ctx); err != nil {
 			return err
 		}
 	}
-	if x.head() == head {
+	if x.Head() == head {
 		return nil
 	}
 	start := time.Now()
@@ -155,7 +164,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 		if err := x.keepDropped(ctx, baseSeq); err != nil {
 			return err
 		}
-		if err := x.store.ApplyIndex(ctx, x.branch, &IndexBatch{Base: baseSeq}); err != nil {
+		if err := x.store.ApplyIndex(ctx, x.branch, &registry.IndexBatch{Base: baseSeq}); err != nil {
 			return fmt.Errorf("drop rewritten history: %w", err)
 		}
 		if err := x.load(ctx); err != nil {
@@ -193,7 +202,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 	var jobs []parseJob
 	for _, st := range steps {
 		for _, c := range st.changes {
-			if def, ok := NameFromPath(x.walk.cfg.Root, x.walk.cfg.Extensions, c.Path); ok && c.Blob != "" {
+			if def, ok := registry.NameFromPath(x.walk.cfg.Root, x.walk.cfg.Extensions, c.Path); ok && c.Blob != "" {
 				jobs = append(jobs, parseJob{blob: c.Blob, path: c.Path, def: def, size: c.Size})
 			}
 		}
@@ -202,7 +211,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 		return err
 	}
 
-	batch := &IndexBatch{Base: baseSeq}
+	batch := &registry.IndexBatch{Base: baseSeq}
 	opened := map[string]int{} // name → index in batch.Spans of a span opened in this batch
 	for i, st := range steps {
 		sha, seq := st.commit.SHA, len(x.commits)+1
@@ -210,7 +219,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 		if err != nil {
 			return err
 		}
-		batch.Commits = append(batch.Commits, IndexedCommit{Seq: seq, Commit: st.commit})
+		batch.Commits = append(batch.Commits, registry.IndexedCommit{Seq: seq, Commit: st.commit})
 		x.mu.Lock()
 		x.commits = append(x.commits, sha)
 		x.seqOf[sha] = seq
@@ -223,7 +232,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 			if err := x.store.ApplyIndex(ctx, x.branch, batch); err != nil {
 				return fmt.Errorf("save history index: %w", err)
 			}
-			batch = &IndexBatch{Base: seq}
+			batch = &registry.IndexBatch{Base: seq}
 			opened = map[string]int{}
 		}
 		if ctx.Err() != nil {
@@ -238,7 +247,7 @@ func (x *index) update(ctx context.Context, head string) (err error) {
 
 // keepDropped asks Git to keep the commits past seq that introduced a
 // version, before a rewrite drops them from the index.
-func (x *index) keepDropped(ctx context.Context, seq int) error {
+func (x *Index) keepDropped(ctx context.Context, seq int) error {
 	x.mu.RLock()
 	dropped := map[string]bool{}
 	for _, sha := range x.commits[seq:] {
@@ -264,7 +273,7 @@ func (x *index) keepDropped(ctx context.Context, seq int) error {
 
 // advance records, at commit seq, what prompt name now serves. Called with
 // x.mu held.
-func (x *index) advance(name string, seq int, commit Commit, batch *IndexBatch, opened map[string]int) {
+func (x *Index) advance(name string, seq int, commit registry.Commit, batch *registry.IndexBatch, opened map[string]int) {
 	paths := x.walk.paths[name]
 	cur, isOpen := x.open[name]
 	closeOpen := func() {
@@ -274,7 +283,7 @@ func (x *index) advance(name string, seq int, commit Commit, batch *IndexBatch, 
 		if i, ok := opened[name]; ok {
 			batch.Spans[i].To = seq
 		} else {
-			batch.Closed = append(batch.Closed, Span{Name: name, Version: cur.Version, From: cur.From, To: seq})
+			batch.Closed = append(batch.Closed, registry.Span{Name: name, Version: cur.Version, From: cur.From, To: seq})
 		}
 		delete(x.open, name)
 		delete(opened, name)
@@ -298,7 +307,7 @@ func (x *index) advance(name string, seq int, commit Commit, batch *IndexBatch, 
 	num, ok := x.byContent[name+"\x00"+info.checksum]
 	if !ok {
 		num = len(x.versions[name]) + 1
-		v := Version{Name: name, Version: num, Checksum: info.checksum, Path: path, Commit: commit}
+		v := registry.Version{Name: name, Version: num, Checksum: info.checksum, Path: path, Commit: commit}
 		x.versions[name] = append(x.versions[name], v)
 		x.byContent[name+"\x00"+info.checksum] = num
 		batch.Versions = append(batch.Versions, v)
@@ -307,7 +316,7 @@ func (x *index) advance(name string, seq int, commit Commit, batch *IndexBatch, 
 		return
 	}
 	closeOpen()
-	s := Span{Name: name, Version: num, From: seq}
+	s := registry.Span{Name: name, Version: num, From: seq}
 	x.open[name] = s
 	opened[name] = len(batch.Spans)
 	batch.Spans = append(batch.Spans, s)
@@ -315,11 +324,11 @@ func (x *index) advance(name string, seq int, commit Commit, batch *IndexBatch, 
 
 // apply updates the walk state with one commit's changes and returns the
 // prompt names they touched, sorted.
-func (x *index) apply(ctx context.Context, sha string, changes []Change, memo map[string]blobInfo) ([]string, error) {
+func (x *Index) apply(ctx context.Context, sha string, changes []registry.Change, memo map[string]blobInfo) ([]string, error) {
 	w := x.walk
 	touched := map[string]bool{}
 	for _, c := range changes {
-		if c.Path == ConfigFile {
+		if c.Path == registry.ConfigFile {
 			cfg, err := x.config(ctx, sha, w.cfg)
 			if err != nil {
 				return nil, err
@@ -335,12 +344,12 @@ func (x *index) apply(ctx context.Context, sha string, changes []Change, memo ma
 				}
 				for p := range w.files {
 					if _, ok := nw.files[p]; !ok {
-						changes = append(changes, Change{Path: p})
+						changes = append(changes, registry.Change{Path: p})
 					}
 				}
 				for p, b := range nw.files {
 					if w.files[p] != b {
-						changes = append(changes, Change{Path: p, Blob: b})
+						changes = append(changes, registry.Change{Path: p, Blob: b})
 					}
 				}
 			}
@@ -348,7 +357,7 @@ func (x *index) apply(ctx context.Context, sha string, changes []Change, memo ma
 		}
 	}
 	for _, c := range changes {
-		def, ok := NameFromPath(w.cfg.Root, w.cfg.Extensions, c.Path)
+		def, ok := registry.NameFromPath(w.cfg.Root, w.cfg.Extensions, c.Path)
 		if _, tracked := w.files[c.Path]; !ok && !tracked {
 			continue
 		}
@@ -373,7 +382,7 @@ func (x *index) apply(ctx context.Context, sha string, changes []Change, memo ma
 			touched[info.name] = true
 		}
 	}
-	return sortedKeysOf(touched), nil
+	return slices.Sorted(maps.Keys(touched)), nil
 }
 
 // name records that the file at path names prompt name.
@@ -398,8 +407,8 @@ func (w *walkState) unname(path string) {
 
 // step is one commit of the walk and what it changed.
 type step struct {
-	commit  Commit
-	changes []Change
+	commit  registry.Commit
+	changes []registry.Change
 }
 
 // parseJob is a blob to parse at a path, whose default name is def.
@@ -411,7 +420,7 @@ type parseJob struct {
 // parseAll parses the jobs not in memo yet on every core and adds the
 // outcomes to memo. Parses the builder already made (the files of the
 // served snapshot) are reused through peek.
-func (x *index) parseAll(ctx context.Context, jobs []parseJob, memo map[string]blobInfo) error {
+func (x *Index) parseAll(ctx context.Context, jobs []parseJob, memo map[string]blobInfo) error {
 	todo := jobs[:0:0]
 	seen := map[string]bool{}
 	for _, j := range jobs {
@@ -436,7 +445,7 @@ func (x *index) parseAll(ctx context.Context, jobs []parseJob, memo map[string]b
 		return nil
 	}
 	out := make([]blobInfo, len(todo))
-	err := parallel(ctx, len(todo), func(i int) (err error) {
+	err := parallel.Do(ctx, len(todo), func(i int) (err error) {
 		out[i], err = x.parse(ctx, todo[i])
 		return err
 	})
@@ -450,30 +459,30 @@ func (x *index) parseAll(ctx context.Context, jobs []parseJob, memo map[string]b
 }
 
 // parse reads and parses one blob. Safe for concurrent use.
-func (x *index) parse(ctx context.Context, j parseJob) (blobInfo, error) {
-	if j.size > MaxFileSize {
+func (x *Index) parse(ctx context.Context, j parseJob) (blobInfo, error) {
+	if j.size > registry.MaxFileSize {
 		return blobInfo{}, nil // too large to be a prompt: never a version
 	}
 	data, err := x.src.ReadBlob(ctx, j.blob)
-	if ErrorCode(err) == ETOOLARGE {
+	if registry.ErrorCode(err) == registry.ETOOLARGE {
 		return blobInfo{}, nil
 	}
 	if err != nil {
 		return blobInfo{}, fmt.Errorf("read %s: %w", j.path, err)
 	}
 	x.parsed.Add(1)
-	if int64(len(data)) > MaxFileSize {
+	if int64(len(data)) > registry.MaxFileSize {
 		return blobInfo{}, nil
 	}
 	p, err := x.parser.ParsePrompt(j.path, j.def, data)
 	if err != nil {
 		return blobInfo{}, nil
 	}
-	return blobInfo{name: p.Name, checksum: Checksum(data), valid: true}, nil
+	return blobInfo{name: p.Name, checksum: registry.Checksum(data), valid: true}, nil
 }
 
 // info parses the blob at path (default name def) through the memo.
-func (x *index) info(ctx context.Context, blob, path, def string, memo map[string]blobInfo) (blobInfo, error) {
+func (x *Index) info(ctx context.Context, blob, path, def string, memo map[string]blobInfo) (blobInfo, error) {
 	key := blob + "\x00" + path
 	if in, ok := memo[key]; ok {
 		return in, nil
@@ -487,19 +496,19 @@ func (x *index) info(ctx context.Context, blob, path, def string, memo map[strin
 }
 
 // config reads promptreg.yaml at sha; a broken one keeps prev.
-func (x *index) config(ctx context.Context, sha string, prev RepoConfig) (RepoConfig, error) {
-	cfg, _, err := readConfig(ctx, x.src, x.parser, sha, prev)
+func (x *Index) config(ctx context.Context, sha string, prev registry.RepoConfig) (registry.RepoConfig, error) {
+	cfg, _, err := repoconfig.Read(ctx, x.src, sha, prev)
 	return cfg, err
 }
 
 // stateAt builds the walk state of commit sha ("" for the empty tree).
-func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
-	w := &walkState{cfg: DefaultConfig(), files: map[string]string{}, info: map[string]blobInfo{}, pathName: map[string]string{}, paths: map[string]map[string]bool{}}
+func (x *Index) stateAt(ctx context.Context, sha string) (*walkState, error) {
+	w := &walkState{cfg: registry.DefaultConfig(), files: map[string]string{}, info: map[string]blobInfo{}, pathName: map[string]string{}, paths: map[string]map[string]bool{}}
 	if sha == "" {
 		return w, nil
 	}
 	var err error
-	if w.cfg, err = x.config(ctx, sha, DefaultConfig()); err != nil {
+	if w.cfg, err = x.config(ctx, sha, registry.DefaultConfig()); err != nil {
 		return nil, err
 	}
 	files, err := x.src.ListFiles(ctx, sha, w.cfg.Root)
@@ -509,7 +518,7 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 	memo := map[string]blobInfo{}
 	var jobs []parseJob
 	for _, f := range files {
-		if def, ok := NameFromPath(w.cfg.Root, w.cfg.Extensions, f.Path); ok {
+		if def, ok := registry.NameFromPath(w.cfg.Root, w.cfg.Extensions, f.Path); ok {
 			jobs = append(jobs, parseJob{blob: f.Blob, path: f.Path, def: def, size: f.Size})
 		}
 	}
@@ -517,7 +526,7 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 		return nil, err
 	}
 	for _, f := range files {
-		def, ok := NameFromPath(w.cfg.Root, w.cfg.Extensions, f.Path)
+		def, ok := registry.NameFromPath(w.cfg.Root, w.cfg.Extensions, f.Path)
 		if !ok {
 			continue
 		}
@@ -546,7 +555,7 @@ func (x *index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 
 // lookup returns the number, first commit and first path of the named
 // prompt's content with checksum; 0 when the history has no such version.
-func (x *index) lookup(name, checksum string) (int, *Commit, string) {
+func (x *Index) Lookup(name, checksum string) (int, *registry.Commit, string) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	n, ok := x.byContent[name+"\x00"+checksum]
@@ -558,21 +567,21 @@ func (x *index) lookup(name, checksum string) (int, *Commit, string) {
 }
 
 // list returns the versions of the named prompt, oldest first.
-func (x *index) list(name string) []Version {
+func (x *Index) List(name string) []registry.Version {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return append([]Version(nil), x.versions[name]...)
+	return append([]registry.Version(nil), x.versions[name]...)
 }
 
 // seq returns the sequence number of an indexed commit, 0 if not indexed.
-func (x *index) seq(sha string) int {
+func (x *Index) Seq(sha string) int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.seqOf[sha]
 }
 
 // sha returns the indexed commit with sequence number seq.
-func (x *index) sha(seq int) string {
+func (x *Index) SHA(seq int) string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if seq < 1 || seq > len(x.commits) {
@@ -581,10 +590,10 @@ func (x *index) sha(seq int) string {
 	return x.commits[seq-1]
 }
 
-func (x *index) statsNow() IndexStats {
+func (x *Index) Stats() registry.IndexStats {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	st := IndexStats{Commits: len(x.commits), CommitsWalked: x.walked.Load(), BlobsParsed: x.parsed.Load(),
+	st := registry.IndexStats{Commits: len(x.commits), CommitsWalked: x.walked.Load(), BlobsParsed: x.parsed.Load(),
 		Rewrites: x.rewrites.Load(), LastUpdate: x.last, LastUpdateSize: x.lastSize}
 	for _, vs := range x.versions {
 		st.Versions += len(vs)
@@ -602,4 +611,36 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// LastGood returns the version of the named prompt that was current at
+// indexed commit sha (the last valid content before it), read and parsed
+// from its first commit: what a broken file stands for after a restart,
+// when no previous snapshot has it. Nothing for a commit off the indexed
+// history.
+func (x *Index) LastGood(ctx context.Context, name, sha string) (*registry.Prompt, bool) {
+	seq := x.Seq(sha)
+	if seq == 0 {
+		return nil, false
+	}
+	spans, err := x.store.Spans(ctx, x.branch, name)
+	if err != nil {
+		return nil, false
+	}
+	n := versionAt(spans, seq)
+	vs := x.List(name)
+	if n < 1 || n > len(vs) {
+		return nil, false
+	}
+	v := vs[n-1]
+	data, err := x.src.ReadFile(ctx, v.Commit.SHA, v.Path)
+	if err != nil {
+		return nil, false
+	}
+	p, err := x.parser.ParsePrompt(v.Path, name, data)
+	if err != nil || p.Name != name {
+		return nil, false
+	}
+	p.Raw, p.Checksum, p.Path, p.File = data, registry.Checksum(data), v.Path, v.Path
+	return p, true
 }

@@ -1,4 +1,4 @@
-package registry_test
+package snapshots_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/promptreg/promptreg/internal/memsource"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/snapshots"
 	"github.com/promptreg/promptreg/sqlite"
 )
 
@@ -22,21 +23,21 @@ func openDB(t *testing.T, path string) *sqlite.Store {
 	return db
 }
 
-func newHistoryRegistry(t *testing.T, src *memsource.Source, db *sqlite.Store) *registry.Registry {
+func newHistoryRegistry(t *testing.T, src *memsource.Source, db *sqlite.Store) *snapshots.Keeper {
 	t.Helper()
-	return registry.New(registry.Options{Source: src, Parser: render.Parser{}, History: db, HistorySource: src})
+	return snapshots.New(snapshots.Options{Source: src, Parser: render.Parser{}, History: db, Git: src})
 }
 
 // versionsOf returns "number:content" of each version of name, oldest first.
-func versionsOf(t *testing.T, r *registry.Registry, name string) []string {
+func versionsOf(t *testing.T, r *snapshots.Keeper, name string) []string {
 	t.Helper()
-	vs, err := r.Versions(context.Background(), name)
+	vs, err := r.History().Versions(context.Background(), name)
 	if err != nil {
 		t.Fatalf("Versions(%s): %v", name, err)
 	}
 	out := make([]string, len(vs))
 	for i, v := range vs {
-		e, _, err := r.ResolveVersion(context.Background(), name, v.Version.Version, "")
+		e, _, err := r.History().ResolveVersion(context.Background(), name, v.Version.Version, "")
 		if err != nil {
 			t.Fatalf("ResolveVersion(%s, %d): %v", name, v.Version.Version, err)
 		}
@@ -66,7 +67,7 @@ func TestHistoryNumbersContent(t *testing.T) {
 	if e.Prompt.Version != 2 || e.Prompt.Commit == nil {
 		t.Errorf("a at head: version %d commit %v, want version 2 with its commit", e.Prompt.Version, e.Prompt.Commit)
 	}
-	vs, _ := r.Versions(context.Background(), "a")
+	vs, _ := r.History().Versions(context.Background(), "a")
 	if len(vs) != 2 || !vs[0].Current || vs[1].Current || vs[1].Commit.SHA != c1 {
 		t.Errorf("versions = %+v", vs)
 	}
@@ -78,13 +79,13 @@ func TestHistoryNumbersContent(t *testing.T) {
 		t.Errorf("versions of b = %q, want %q", got, want)
 	}
 	// A deleted prompt's versions stay reachable.
-	if _, _, err := r.ResolveVersion(context.Background(), "a", 1, ""); err != nil {
+	if _, _, err := r.History().ResolveVersion(context.Background(), "a", 1, ""); err != nil {
 		t.Errorf("ResolveVersion(a, 1): %v", err)
 	}
-	if _, _, err := r.ResolveVersion(context.Background(), "a", 3, ""); registry.ErrorCode(err) != registry.ENOTFOUND {
+	if _, _, err := r.History().ResolveVersion(context.Background(), "a", 3, ""); registry.ErrorCode(err) != registry.ENOTFOUND {
 		t.Errorf("ResolveVersion(a, 3) = %v, want ENOTFOUND", err)
 	}
-	if _, _, err := r.ResolveVersion(context.Background(), "a", 0, registry.Checksum([]byte("two"))); err != nil {
+	if _, _, err := r.History().ResolveVersion(context.Background(), "a", 0, registry.Checksum([]byte("two"))); err != nil {
 		t.Errorf("ResolveVersion by checksum: %v", err)
 	}
 	if st := r.IndexStats(); st.Commits != 8 || st.CommitsWalked != 8 {
@@ -143,10 +144,10 @@ func TestHistoryForcePush(t *testing.T) {
 	if e.Prompt.Version != 4 {
 		t.Errorf("new content numbered %d, want 4 (numbers already given are kept)", e.Prompt.Version)
 	}
-	if _, _, err := r.ResolveVersion(context.Background(), "a", 2, ""); err != nil {
+	if _, _, err := r.History().ResolveVersion(context.Background(), "a", 2, ""); err != nil {
 		t.Errorf("version 2 from the old history: %v", err)
 	}
-	vs, _ := r.Versions(context.Background(), "a")
+	vs, _ := r.History().Versions(context.Background(), "a")
 	for _, v := range vs {
 		if v.Version.Version == 2 && len(v.CurrentAt) != 0 {
 			t.Errorf("v2 is current at %+v in the new history, want nowhere", v.CurrentAt)
@@ -188,14 +189,14 @@ func TestPromotionLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSync(t, r) // nothing moved: nothing recorded
-	moves, err := r.EnvironmentHistory(context.Background(), "production", 0, 10)
+	moves, err := r.History().EnvironmentHistory(context.Background(), "production", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(moves) != 2 || moves[0].From != v1 || moves[0].To != v2 || moves[0].Via != "webhook" || moves[0].Delivery != "d-1" || moves[1].To != v1 {
 		t.Fatalf("moves = %+v", moves)
 	}
-	vs, _ := r.Versions(context.Background(), "a")
+	vs, _ := r.History().Versions(context.Background(), "a")
 	var v1stays, v2stays []registry.EnvironmentStay
 	for _, v := range vs {
 		switch v.Version.Version {
@@ -211,11 +212,11 @@ func TestPromotionLedger(t *testing.T) {
 	if len(v1stays) != 1 || v1stays[0].Left == nil || len(v2stays) != 1 || v2stays[0].Left != nil {
 		t.Errorf("stays: v1 %+v, v2 %+v", v1stays, v2stays)
 	}
-	envs, err := r.Environments(context.Background())
+	envs, err := r.History().Environments(context.Background())
 	if err != nil || len(envs) != 1 || envs[0].Commit != v2 || envs[0].MovedAt == nil || envs[0].Differs != 0 {
 		t.Errorf("environments = %+v, %v", envs, err)
 	}
-	if _, err := r.EnvironmentHistory(context.Background(), "nope", 0, 10); registry.ErrorCode(err) != registry.ENOTFOUND {
+	if _, err := r.History().EnvironmentHistory(context.Background(), "nope", 0, 10); registry.ErrorCode(err) != registry.ENOTFOUND {
 		t.Errorf("unknown environment = %v", err)
 	}
 }
@@ -228,7 +229,7 @@ func TestHistoryRenameKeepsTheVersion(t *testing.T) {
 	src.Add(main, map[string]string{"moved/elsewhere.prompt": content}) // same bytes, same name
 	r := newHistoryRegistry(t, src, db)
 	mustSync(t, r)
-	vs, err := r.Versions(context.Background(), "greet")
+	vs, err := r.History().Versions(context.Background(), "greet")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestLedgerFollowsTagMovesBothWays(t *testing.T) {
 	}
 	src.DeleteRef("refs/tags/production")
 	mustSync(t, r)
-	moves, err := r.EnvironmentHistory(context.Background(), "production", 0, 10)
+	moves, err := r.History().EnvironmentHistory(context.Background(), "production", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +271,7 @@ func TestLedgerFollowsTagMovesBothWays(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("ledger = %v, want %v", got, want)
 	}
-	vs, _ := r.Versions(context.Background(), "a")
+	vs, _ := r.History().Versions(context.Background(), "a")
 	for _, v := range vs {
 		if v.Version.Version == 1 && len(v.EnvironmentHistory) != 2 {
 			t.Errorf("v1 stays = %+v, want two (before and after the rollback)", v.EnvironmentHistory)
@@ -345,7 +346,7 @@ func TestVersionServedWhereItsPartialExists(t *testing.T) {
 	src.Add(main, map[string]string{"a.prompt": `{% include "p" %} A`, "p.prompt": "partial"})
 	r := newHistoryRegistry(t, src, openDB(t, filepath.Join(t.TempDir(), "db")))
 	mustSync(t, r)
-	e, _, err := r.ResolveVersion(context.Background(), "a", 1, "")
+	e, _, err := r.History().ResolveVersion(context.Background(), "a", 1, "")
 	if err != nil || e.Prompt.Version != 1 || len(e.Prompt.Includes) != 1 {
 		t.Errorf("version 1 = %+v, %v; want it served with its partial", e, err)
 	}
