@@ -1,8 +1,10 @@
-// Package registry is promptreg's domain: prompts, versions, refs, immutable
-// snapshots, the error codes every layer speaks, and the Registry that keeps
-// the snapshot of each served ref up to date.
+// Package registry is promptreg's domain: prompts, versions, refs, snapshots,
+// the error codes every layer speaks, and the ports the adapters implement.
 //
-// It imports only the standard library. The adapters (gitstore, render,
-// sqlite, llm, httpapi, client) implement the interfaces declared here and
-// exchange only the types declared here; cmd/promptreg wires them together.
+// It imports only the standard library (a test enforces it) and holds no
+// machinery: snapshots keeps the served snapshots current, history numbers
+// versions, and the adapters (gitstore for Git, render for prompt files and
+// templates, sqlite for storage, httpapi for HTTP) implement the interfaces
+// declared here and exchange only the types declared here; cmd/promptreg
+// wires them together.
 package registry

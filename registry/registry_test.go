@@ -8,7 +8,7 @@ import (
 )
 
 // TestDomainImportsOnlyTheStandardLibrary keeps the domain free of
-// infrastructure (STYLE.md, rule 1).
+// infrastructure: adapters depend on it, never the reverse.
 func TestDomainImportsOnlyTheStandardLibrary(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
 	if err != nil {

@@ -17,10 +17,11 @@ import (
 	"github.com/promptreg/promptreg/render/jinja"
 )
 
-// Parser parses prompt repository files. It is stateless and safe for
-// concurrent use.
+// Parser parses prompt files. It is safe for concurrent use; its only state
+// is an optional cache of schema checks, which never changes what a parse
+// returns.
 //
-// The zero value is ready to use; NewParser adds a cache of schema checks,
+// The zero value is ready to use (without the cache); NewParser adds it,
 // which matters when many versions share an input schema (indexing history
 // parses every version of every prompt).
 type Parser struct {
