@@ -27,9 +27,10 @@ type flights[T any] struct {
 
 // flight is one running call and, once done is closed, its outcome.
 type flight[T any] struct {
-	done chan struct{}
-	val  T
-	err  error
+	done    chan struct{}
+	callers int // callers that asked for it; guarded by flights.mu
+	val     T
+	err     error
 }
 
 func newFlights[T any](limit int) *flights[T] {
@@ -67,6 +68,7 @@ func (f *flights[T]) do(ctx context.Context, key, busy string, fn func(ctx conte
 			close(c.done)
 		}()
 	}
+	c.callers++
 	f.mu.Unlock()
 	select {
 	case <-c.done:

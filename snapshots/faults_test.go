@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,5 +104,51 @@ func TestUnwritableIndexAtStartServesWhatItCovers(t *testing.T) {
 	mustSync(t, r)
 	if e := get(t, r, registry.Selector{}, "a"); string(e.Prompt.Raw) != "two" || e.Prompt.Version != 2 || e.Stale != "" {
 		t.Errorf("after writes work again: %q version %d stale %q; want version 2, not stale", e.Prompt.Raw, e.Prompt.Version, e.Stale)
+	}
+}
+
+// countingSource counts the commits whose snapshot is built (one Commit
+// read per build).
+type countingSource struct {
+	*memsource.Source
+	mu     sync.Mutex
+	builds map[string]int
+}
+
+func (c *countingSource) Commit(ctx context.Context, sha string) (registry.Commit, error) {
+	c.mu.Lock()
+	c.builds[sha]++
+	c.mu.Unlock()
+	return c.Source.Commit(ctx, sha)
+}
+
+// TestOnDemandBuildsOncePerCommit: many requests for a commit no served ref
+// is at build its snapshot once.
+func TestOnDemandBuildsOncePerCommit(t *testing.T) {
+	mem := memsource.New()
+	old := mem.Add(main, map[string]string{"a.prompt": "one"})
+	mem.Add(main, map[string]string{"a.prompt": "two"})
+	src := &countingSource{Source: mem, builds: map[string]int{}}
+	r := snapshots.New(snapshots.Options{Source: src, Parser: render.Parser{}})
+	defer r.Close()
+	mustSync(t, r)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, _, err := r.Resolve(context.Background(), registry.Selector{Ref: old})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if e, ok := s.Get("a"); !ok || string(e.Prompt.Raw) != "one" {
+				t.Errorf("?ref=%s served %v", old, e)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := src.builds[old]; n != 1 {
+		t.Errorf("32 requests for one commit built it %d times, want 1", n)
 	}
 }
