@@ -16,12 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promptreg/promptreg/gitstore"
 	"github.com/promptreg/promptreg/httpapi"
 	"github.com/promptreg/promptreg/internal/gittest"
 	"github.com/promptreg/promptreg/render"
 	"github.com/promptreg/promptreg/snapshots"
-	"github.com/promptreg/promptreg/sqlite"
 )
 
 // hangingRemote serves a repository over Git's smart HTTP protocol (the real
@@ -85,16 +83,7 @@ func TestUnknownRefsAgainstAHangingRemote(t *testing.T) {
 	}
 	remote := newHangingRemote(t, repo.Path())
 
-	store, err := gitstore.Open(gitstore.Options{URL: remote.url, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	db, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "promptreg.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	store, db := openStores(t, remote.url)
 	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store,
 		FetchUnknownRefs: true, FetchTimeout: 30 * time.Second})
 	t.Cleanup(keeper.Close)

@@ -49,7 +49,21 @@ type env struct {
 func newEnv(t testing.TB, webhookSecret string) *env {
 	t.Helper()
 	repo := gittest.New(t)
-	store, err := gitstore.Open(gitstore.Options{URL: repo.Path(), Dir: t.TempDir()})
+	store, db := openStores(t, repo.Path())
+	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store, FetchUnknownRefs: true})
+	t.Cleanup(keeper.Close)
+	reg := &countingRegistry{Keeper: keeper}
+	s := httpapi.New(httpapi.Options{Snapshots: reg, History: keeper.History(), Renderer: render.NewRenderer(render.Options{}), AdminKey: adminKey, WebhookSecret: webhookSecret})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &env{t: t, repo: repo, reg: reg, srv: srv}
+}
+
+// openStores opens a clone of url and a database in temporary directories,
+// closed when the test ends.
+func openStores(t testing.TB, url string) (*gitstore.Store, *sqlite.Store) {
+	t.Helper()
+	store, err := gitstore.Open(gitstore.Options{URL: url, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,13 +73,7 @@ func newEnv(t testing.TB, webhookSecret string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store, FetchUnknownRefs: true})
-	t.Cleanup(keeper.Close)
-	reg := &countingRegistry{Keeper: keeper}
-	s := httpapi.New(httpapi.Options{Snapshots: reg, History: keeper.History(), Renderer: render.NewRenderer(render.Options{}), AdminKey: adminKey, WebhookSecret: webhookSecret})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &env{t: t, repo: repo, reg: reg, srv: srv}
+	return store, db
 }
 
 func (e *env) commit(files map[string]string) string {
