@@ -25,7 +25,7 @@ import (
 // which matters when many versions share an input schema (indexing history
 // parses every version of every prompt).
 type Parser struct {
-	schemas *lru.Cache[string, string] // schema JSON → "" if it compiles, else the error
+	schemas *lru.Cache[string, string] // sha256 of the schema JSON → "" if it compiles, else the error
 }
 
 var _ registry.Parser = Parser{}
@@ -368,8 +368,9 @@ func (pr Parser) parseSchema(v any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	key := registry.Checksum(b) // a bounded key, however large the schema
 	if pr.schemas != nil {
-		if msg, ok := pr.schemas.Get(string(b)); ok {
+		if msg, ok := pr.schemas.Get(key); ok {
 			if msg != "" {
 				return nil, errors.New(msg)
 			}
@@ -382,7 +383,7 @@ func (pr Parser) parseSchema(v any) (json.RawMessage, error) {
 		if err != nil {
 			msg = err.Error()
 		}
-		pr.schemas.Add(string(b), msg)
+		pr.schemas.Add(key, msg)
 	}
 	if err != nil {
 		return nil, err

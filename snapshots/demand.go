@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/promptreg/promptreg/internal/sizedcache"
 	"github.com/promptreg/promptreg/registry"
 )
 
@@ -25,7 +26,7 @@ type demand struct {
 	// its numbered body's entity tag) after it.
 	generation func() string
 
-	cache   *sizedCache[cachedSnapshot]
+	cache   *sizedcache.Cache[cachedSnapshot]
 	memo    *sharedMemo
 	flights *flights[*registry.Snapshot]
 	slots   chan struct{} // bounds the builds running at once
@@ -59,8 +60,8 @@ func newDemand(o demandOptions) *demand {
 	}
 	return &demand{
 		src: o.src, parser: o.parser, now: o.now, versions: o.versions, generation: o.generation,
-		cache:   newSizedCache[cachedSnapshot](o.snapshots, o.bytes),
-		memo:    &sharedMemo{c: newSizedCache[parsed](1<<20, o.memoBytes)},
+		cache:   sizedcache.New[cachedSnapshot](o.snapshots, o.bytes),
+		memo:    &sharedMemo{c: sizedcache.New[parsed](1<<20, o.memoBytes)},
 		flights: newFlights[*registry.Snapshot](0),
 		slots:   make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
@@ -89,7 +90,7 @@ func (d *demand) get(ctx context.Context, sha, ref string) (*registry.Snapshot, 
 		if err != nil {
 			return nil, err
 		}
-		d.cache.add(sha, cachedSnapshot{snap: s, generation: gen}, s.Size)
+		d.cache.Add(sha, cachedSnapshot{snap: s, generation: gen}, s.Size)
 		return s, nil
 	})
 }
@@ -97,7 +98,7 @@ func (d *demand) get(ctx context.Context, sha, ref string) (*registry.Snapshot, 
 // cached returns the cached snapshot of sha unless it holds unnumbered
 // content and the index moved since it was built.
 func (d *demand) cached(sha string) (*registry.Snapshot, bool) {
-	c, ok := d.cache.get(sha)
+	c, ok := d.cache.Get(sha)
 	if !ok || (c.snap.Unnumbered > 0 && c.generation != d.generation()) {
 		return nil, false
 	}
@@ -109,10 +110,10 @@ func (d *demand) close() { d.flights.close() }
 // sharedMemo is the parse memo of on-demand builds, safe for concurrent
 // use and bounded by bytes.
 type sharedMemo struct {
-	c *sizedCache[parsed]
+	c *sizedcache.Cache[parsed]
 }
 
-func (m *sharedMemo) get(key string) (parsed, bool) { return m.c.get(key) }
+func (m *sharedMemo) get(key string) (parsed, bool) { return m.c.Get(key) }
 
 func (m *sharedMemo) put(key string, r parsed) {
 	size := int64(len(key)) + 256 // the outcome's own fields
@@ -121,5 +122,5 @@ func (m *sharedMemo) put(key string, r parsed) {
 		// from them: about twice the file.
 		size += 2*int64(len(r.prompt.Raw)) + int64(len(r.prompt.InputSchema)+len(r.prompt.OutputSchema))
 	}
-	m.c.add(key, r, size)
+	m.c.Add(key, r, size)
 }

@@ -122,27 +122,3 @@ func TestFlightsCloseCancelsAndWaits(t *testing.T) {
 		t.Errorf("a call after close: %v, want EUNAVAILABLE", err)
 	}
 }
-
-func TestSizedCacheBoundsBytes(t *testing.T) {
-	c := newSizedCache[string](100, 10)
-	c.add("a", "a", 4)
-	c.add("b", "b", 4)
-	c.add("c", "c", 4) // 12 > 10: a goes
-	if _, ok := c.get("a"); ok {
-		t.Error("a kept over the byte bound")
-	}
-	if n, b := c.size(); n != 2 || b != 8 {
-		t.Errorf("size = %d entries, %d bytes; want 2, 8", n, b)
-	}
-	c.add("b", "b2", 6) // replacing counts the new size only: c 4 + b 6
-	if n, b := c.size(); n != 2 || b != 10 {
-		t.Errorf("after replacing b: %d entries, %d bytes; want 2, 10", n, b)
-	}
-	c.add("huge", "h", 11)
-	if _, ok := c.get("huge"); ok {
-		t.Error("a value over the whole bound was kept")
-	}
-	if n, b := c.size(); n != 2 || b != 10 {
-		t.Errorf("a refused value changed the cache: %d entries, %d bytes", n, b)
-	}
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/promptreg/promptreg/internal/sizedcache"
 	"github.com/promptreg/promptreg/registry"
 )
 
@@ -26,7 +27,7 @@ type remoteRefs struct {
 	fetch   func(ctx context.Context, ref string) (string, error)
 	timeout time.Duration
 	now     func() time.Time
-	answers *sizedCache[remoteAnswer]
+	answers *sizedcache.Cache[remoteAnswer]
 	flights *flights[string]
 }
 
@@ -38,7 +39,7 @@ type remoteAnswer struct {
 
 func newRemoteRefs(fetch func(ctx context.Context, ref string) (string, error), timeout time.Duration, parallel int, now func() time.Time) *remoteRefs {
 	return &remoteRefs{fetch: fetch, timeout: timeout, now: now,
-		answers: newSizedCache[remoteAnswer](remoteAnswers, remoteAnswers),
+		answers: sizedcache.New[remoteAnswer](remoteAnswers, remoteAnswers),
 		flights: newFlights[string](parallel)}
 }
 
@@ -47,11 +48,11 @@ func newRemoteRefs(fetch func(ctx context.Context, ref string) (string, error), 
 // when it cannot be reached or too many lookups run, ETIMEOUT when ctx ends
 // first.
 func (r *remoteRefs) lookup(ctx context.Context, full string) (string, error) {
-	if a, ok := r.answers.get(full); ok {
+	if a, ok := r.answers.Get(full); ok {
 		if r.now().Sub(a.at) < RemoteRefTTL {
 			return a.sha, a.err
 		}
-		r.answers.remove(full)
+		r.answers.Remove(full)
 	}
 	return r.flights.do(ctx, full, "too many lookups of unknown refs on the remote are running; retry later",
 		func(ctx context.Context) (string, error) {
@@ -61,7 +62,7 @@ func (r *remoteRefs) lookup(ctx context.Context, full string) (string, error) {
 			if err != nil && registry.ErrorCode(err) != registry.ENOTFOUND {
 				return "", err // not cached: the remote may be back soon
 			}
-			r.answers.add(full, remoteAnswer{sha: sha, err: err, at: r.now()}, 1)
+			r.answers.Add(full, remoteAnswer{sha: sha, err: err, at: r.now()}, 1)
 			return sha, err
 		})
 }
