@@ -46,7 +46,8 @@ func (s *Store) LoadIndex(ctx context.Context, branch string) (*registry.IndexSt
 			return err
 		}
 		if len(st.Commits) != head {
-			return fmt.Errorf("%d commits indexed up to commit %d", len(st.Commits), head)
+			// ApplyIndex keeps them dense: rows went missing.
+			return &causeError{ErrDamaged, fmt.Errorf("%d commits indexed up to commit %d", len(st.Commits), head)}
 		}
 
 		// Counting first (a scan of the key range, in C) saves growing

@@ -53,6 +53,9 @@ type Store struct {
 	// the last committed state and never waits for the writer.
 	reader *sql.DB
 
+	// damage is the first error that showed the file damaged (nil while
+	// none did); from then on every read and write fails with it.
+	damage atomic.Pointer[registry.Error]
 	// unwritable is the error of the last write if it failed because the
 	// file could not be written; nil once a write succeeds.
 	unwritable atomic.Pointer[registry.Error]
@@ -63,14 +66,23 @@ type Store struct {
 	closeErr  error
 }
 
-// Open opens (creating if needed) the database at opts.Path and applies the
-// migrations it has not applied yet.
+// Open opens (creating if needed) the database at opts.Path, checks its
+// integrity and applies the migrations it has not applied yet.
+//
+// A damaged file (see ErrDamaged) that holds nothing Git cannot give back
+// (the promotion ledger is readable and empty, and no history rewrite ever
+// dropped commits from the version index) is moved aside, with its -wal and
+// -shm files, to promptreg.db.damaged-<UTC time>, logged as an error, and
+// replaced by a new empty database, which the next sync fills from Git.
+// Otherwise Open refuses it, with an error that says what is damaged, what
+// would be lost and how to restore.
 //
 // A file that is read-only (but migrated) opens: reads work, and writes fail
 // with ErrUnwritable until it is writable again.
 //
 // Errors: EINVALID without a path; EINTERNAL when the file cannot be
-// opened or migrated.
+// opened, is damaged and holds what Git cannot give back (ErrDamaged in the
+// chain), or cannot be migrated.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Path == "" {
 		return nil, registry.Errorf(registry.EINVALID, "open database: no path")
@@ -94,12 +106,21 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// open opens the writer, migrates the file and opens the readers. The
-// writer is opened, checked and migrated before any reader exists, so
-// readers only ever see a migrated database in WAL mode.
+// open opens the writer, checks the file (replacing it if it is damaged
+// and holds nothing Git cannot give back), migrates it and opens the
+// readers. The writer is opened, checked and migrated before any reader
+// exists, so readers only ever see a sound, migrated database in WAL mode.
 func (s *Store) open(ctx context.Context) error {
 	err := s.openWriter(ctx)
-	if err != nil {
+	if err == nil {
+		err = s.integrityCheck(ctx, s.writer)
+	}
+	if errors.Is(err, ErrDamaged) {
+		// Its errors say all there is to say.
+		if err := s.replaceDamaged(ctx, err); err != nil {
+			return err
+		}
+	} else if err != nil {
 		return openError(s.path, err)
 	}
 	if err := s.migrate(ctx); err != nil {
@@ -223,6 +244,9 @@ func (s *Store) Close() error {
 // fn returns nil; any error rolls the whole transaction back. op names the
 // operation in errors, which fail codes.
 func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if err := s.damaged(op); err != nil {
+		return err
+	}
 	conn, err := s.writer.Conn(ctx)
 	if err != nil {
 		return s.fail(op, err, nil, true)
@@ -248,6 +272,9 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 // read runs fn in a read-only transaction on the read pool, so that all the
 // queries fn makes see one consistent state of the database.
 func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if err := s.damaged(op); err != nil {
+		return err
+	}
 	conn, err := s.reader.Conn(ctx)
 	if err != nil {
 		return s.fail(op, err, nil, false)
@@ -269,10 +296,15 @@ func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 
 // fail returns the coded error (dbError) of operation op that failed with
 // err on conn (nil if it failed before it had one; writing says whether op
-// is a write), and acts on its class: a file that cannot be written,
-// opened or read now discards conn. A connection opened while the file was
-// read-only stays read-only for its whole life, so the next operation needs
-// a new one. A write's failure is kept for Health until a write succeeds.
+// is a write), and acts on its class:
+//
+//   - a damaged file is recorded, so that every later read and write fails
+//     with the same error instead of returning what the damaged pages
+//     leave (see damaged);
+//   - a file that cannot be written, opened or read now discards conn: a
+//     connection opened while the file was read-only stays read-only for
+//     its whole life, so the next operation needs a new one. A write's
+//     failure is kept for Health until a write succeeds.
 func (s *Store) fail(op string, err error, conn *sql.Conn, writing bool) error {
 	err = dbError(op, err)
 	var rerr *registry.Error
@@ -280,6 +312,8 @@ func (s *Store) fail(op string, err error, conn *sql.Conn, writing bool) error {
 		return err
 	}
 	switch failureClass(err) {
+	case failDamaged:
+		return s.recordDamage(op, rerr.Err)
 	case failUnwritable:
 		if conn != nil {
 			// Raw returning ErrBadConn makes database/sql close the
@@ -331,14 +365,17 @@ func timeValue(t time.Time) any {
 	return t.UTC().Format(timeLayout)
 }
 
-// parseTime parses a stored time; NULL is the zero time.
+// parseTime parses a stored time; NULL is the zero time. A time that does
+// not parse was not written by the store: bytes of the file changed under
+// it, which the integrity check cannot see, so the error says the file is
+// damaged (ErrDamaged).
 func parseTime(v sql.NullString) (time.Time, error) {
 	if !v.Valid {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(timeLayout, v.String)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("stored time %q: %w", v.String, err)
+		return time.Time{}, &causeError{ErrDamaged, fmt.Errorf("stored time %q: %w", v.String, err)}
 	}
 	return t, nil
 }
