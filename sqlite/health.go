@@ -189,13 +189,13 @@ func (s *Store) replaceDamaged(ctx context.Context, damage error) error {
 func (s *Store) refuseDamaged(kept []string, err error, cause error) error {
 	var what string
 	if err != nil {
-		what = fmt.Sprintf("whether it holds the promotion ledger cannot be told (%v)", dbError("read ledger", err))
+		what = fmt.Sprintf(", and whether it holds the promotion ledger, which Git cannot give back, cannot be told (%v)", err)
 	} else {
-		what = "it holds " + strings.Join(kept, " and ")
+		what = " and holds " + strings.Join(kept, " and ") + ", which Git cannot give back"
 	}
 	base := filepath.Base(s.path)
 	return &registry.Error{Code: registry.EINTERNAL,
-		Message: fmt.Sprintf("database file %s is damaged and %s, which Git cannot give back; "+
+		Message: fmt.Sprintf("database file %s is damaged%s; with the server stopped, "+
 			"restore the data directory (--data) from a backup, or move %s, %s-wal and %s-shm aside "+
 			"to start with an empty ledger and a version index rebuilt from Git", s.path, what, base, base, base),
 		Err: cause}
@@ -244,7 +244,7 @@ func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 			return nil, err
 		case err != nil:
 			kept = append(kept, fmt.Sprintf("the promotion ledger (%s recorded, which cannot all be read: %v)",
-				moves(recorded), dbError("read ledger", err)))
+				moves(recorded), err))
 		case recorded > n:
 			kept = append(kept, fmt.Sprintf("the promotion ledger (%s readable of %d recorded)", moves(n), recorded))
 		case n > 0:
