@@ -113,3 +113,48 @@ func BenchmarkLoadIndex(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheck measures the integrity check of the benchmark repository's
+// index, which Open runs on every start (integrity_check), against the
+// cheaper quick_check, which misses indexes that disagree with their table.
+func BenchmarkCheck(b *testing.B) {
+	ctx := context.Background()
+	path := dbPath(b)
+	s := openAt(b, path, nil)
+	if err := s.ApplyIndex(ctx, "main", bigBatch(benchCommits, benchPrompts, benchPerCommit)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.writer.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		b.Fatal(err)
+	}
+	var pages, size int64
+	if err := s.reader.QueryRowContext(ctx, "SELECT page_count, page_size FROM pragma_page_count, pragma_page_size").Scan(&pages, &size); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("integrity_check", func(b *testing.B) {
+		for b.Loop() {
+			if err := s.Check(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(pages*size)/1e6, "MB")
+	})
+	b.Run("quick_check", func(b *testing.B) {
+		for b.Loop() {
+			var ok string
+			if err := s.reader.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&ok); err != nil || ok != "ok" {
+				b.Fatal(ok, err)
+			}
+		}
+		b.ReportMetric(float64(pages*size)/1e6, "MB")
+	})
+	b.Run("Open", func(b *testing.B) {
+		for b.Loop() {
+			s2, err := Open(ctx, Options{Path: path})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s2.Close()
+		}
+	})
+}

@@ -22,9 +22,27 @@
 // any moment leaves either the whole write or none of it. A new table adds a
 // migration, and its methods use the same two helpers and dbError.
 //
+// The file is checked at every Open (PRAGMA integrity_check, about 0.1 s for
+// the index of 10,000 commits) and on demand (Check). A damaged file is
+// never served in part: a read or write that meets damage fails with an
+// error carrying ErrDamaged, and so does every read and write after it
+// (Health reports it). At Open, a damaged file that holds nothing Git cannot
+// give back (an empty promotion ledger, and no index that dropped commits
+// of a rewritten history, marked in meta) is moved aside and replaced by an
+// empty database, which the next sync fills from Git; any other damaged file
+// is refused with an error that says how to restore it.
+//
+// A write that fails because the file cannot be written (read-only file,
+// -wal, -shm or directory, full disk, I/O error) carries ErrUnwritable and
+// discards its connection, which SQLite would otherwise keep read-only for
+// its whole life: the next write opens a new one, so writes resume once the
+// file is writable, without a restart. A read-only but migrated file opens,
+// and reads work.
+//
 // Times are stored as fixed-width RFC 3339 text in UTC with nanoseconds (so
 // they sort as text, and SQLite's date functions read them) and returned in
 // UTC. Errors carry registry codes, assigned in one place (dbError): unique
 // and foreign key violations are ECONFLICT, an ended context ETIMEOUT, a lock
-// held past busy_timeout EUNAVAILABLE, anything else EINTERNAL.
+// held past busy_timeout and a file that cannot be written EUNAVAILABLE, a
+// damaged file and anything else EINTERNAL.
 package sqlite

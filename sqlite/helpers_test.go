@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -162,4 +164,47 @@ func bigBatch(nCommits, nPrompts, perCommit int) *registry.IndexBatch {
 		}
 	}
 	return b
+}
+
+// contents is what indexedDB puts in a database besides the index.
+type contents struct {
+	moves   int  // ref moves recorded in the ledger
+	rewrite bool // whether a batch rewrote the branch's history
+}
+
+// indexedDB returns the path of a new database holding the index of a
+// history of 400 commits (1,200 versions) and h, closed (so its WAL is
+// checkpointed into the file and removed).
+func indexedDB(t *testing.T, clk *clock, h contents) string {
+	t.Helper()
+	ctx := context.Background()
+	path := dbPath(t)
+	s, err := Open(ctx, Options{Path: path, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyIndex(ctx, "main", bigBatch(400, 100, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if h.rewrite {
+		// The head commit is replaced by another: the version it
+		// introduced stays, and only the store remembers it.
+		if err := s.ApplyIndex(ctx, "main", &registry.IndexBatch{Base: 399, Commits: commits("rewritten", 400, 400)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range h.moves {
+		if _, err := s.RecordRefMove(ctx, registry.RefMove{Environment: "production", To: sha(string(rune('a' + i))), Via: "poll"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// logTo returns a logger that writes text records to buf.
+func logTo(buf *bytes.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -46,7 +46,8 @@ func (s *Store) LoadIndex(ctx context.Context, branch string) (*registry.IndexSt
 			return err
 		}
 		if len(st.Commits) != head {
-			return fmt.Errorf("%d commits indexed up to commit %d", len(st.Commits), head)
+			// ApplyIndex keeps them dense: rows went missing.
+			return &causeError{ErrDamaged, fmt.Errorf("%d commits indexed up to commit %d", len(st.Commits), head)}
 		}
 
 		// Counting first (a scan of the key range, in C) saves growing
@@ -108,7 +109,8 @@ WHERE branch_id = ? AND to_seq IS NULL ORDER BY name`, id)
 // the branch's index on its first batch. Following registry.IndexBatch, when
 // b.Base is below the indexed head it first drops the commits above Base,
 // drops the spans that start above it and reopens those that ended above
-// it; then it adds b's commits, versions and spans and closes b.Closed.
+// it, and marks the branch as rewritten (see Open); then it adds b's
+// commits, versions and spans and closes b.Closed.
 //
 // Errors: EINVALID for a malformed batch (commits not numbered Base+1,
 // Base+2…, a span that does not start in the batch, a closed span that
@@ -141,6 +143,10 @@ RETURNING id`, branch, now, now).Scan(&id); err != nil {
 			if err := rewind(ctx, tx, id, b.Base); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+ON CONFLICT (key) DO NOTHING`, metaRewrittenPrefix+branch, now); err != nil {
+				return err
+			}
 		}
 		if err := insertBatch(ctx, tx, id, b); err != nil {
 			return err
@@ -157,9 +163,10 @@ RETURNING id`, branch, now, now).Scan(&id); err != nil {
 
 // rewind forgets the history of branch id above commit base, which was
 // rewritten: it drops those commits and the spans that start after base, and
-// reopens the spans that ended after it. Versions stay. These statements
-// scan the branch's spans, which is why ApplyIndex runs them only when base
-// is below the head.
+// reopens the spans that ended after it. Versions stay, which Git alone can
+// no longer give back: ApplyIndex marks the branch as rewritten in meta.
+// These statements scan the branch's spans, which is why ApplyIndex runs
+// them only when base is below the head.
 func rewind(ctx context.Context, tx *sql.Tx, id int64, base int) error {
 	for _, q := range []string{
 		"DELETE FROM commits WHERE branch_id = ? AND seq > ?",
@@ -365,10 +372,14 @@ WHERE b.name = ? AND c.seq IN (SELECT value FROM json_each(?))`, branch, string(
 	return commits, nil
 }
 
-// ResetIndex drops the index of branch: its commits, versions and spans. It
-// is a no-op for a branch without an index. Errors: EINTERNAL, ETIMEOUT.
+// ResetIndex drops the index of branch: its commits, versions and spans,
+// and the mark that its history was rewritten. It is a no-op for a branch
+// without an index. Errors: EINTERNAL, ETIMEOUT.
 func (s *Store) ResetIndex(ctx context.Context, branch string) error {
 	return s.write(ctx, "reset index of "+branch, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key = ?", metaRewrittenPrefix+branch); err != nil {
+			return err
+		}
 		var id int64
 		err := tx.QueryRowContext(ctx, "SELECT id FROM branches WHERE name = ?", branch).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -477,5 +479,102 @@ func indexTwoBranches(t *testing.T, s *Store) {
 		Commits:  commits("dev", 1, 1),
 		Versions: []registry.Version{version("a", 1, "dev", 1)},
 		Spans:    []registry.Span{{Name: "a", Version: 1, From: 1}},
+	})
+}
+
+func TestRewriteMarker(t *testing.T) {
+	ctx := context.Background()
+	marker := func(t *testing.T, s *Store) (string, bool) {
+		t.Helper()
+		var v string
+		err := s.reader.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", metaRewrittenPrefix+"main").Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, true
+	}
+
+	t.Run("is set by the first rewrite, kept by later ones and dropped by ResetIndex", func(t *testing.T) {
+		clk := newClock()
+		s := openAt(t, dbPath(t), clk)
+		if err := s.ApplyIndex(ctx, "main", &registry.IndexBatch{Commits: commits("main", 1, 3)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ApplyIndex(ctx, "main", &registry.IndexBatch{Base: 3, Commits: commits("main", 4, 4)}); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := marker(t, s); ok {
+			t.Fatalf("marker %q after batches that only append, want none", v)
+		}
+
+		first := timeValue(clk.Now())
+		if err := s.ApplyIndex(ctx, "main", &registry.IndexBatch{Base: 2, Commits: commits("other", 3, 3)}); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := marker(t, s); !ok || v != first {
+			t.Errorf("marker after a rewrite = %q, %v; want %q", v, ok, first)
+		}
+		clk.Advance(1)
+		if err := s.ApplyIndex(ctx, "main", &registry.IndexBatch{Base: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := marker(t, s); v != first {
+			t.Errorf("marker after a second rewrite = %q, want the first's %q", v, first)
+		}
+
+		if err := s.ResetIndex(ctx, "main"); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := marker(t, s); ok {
+			t.Errorf("marker %q after ResetIndex, want none", v)
+		}
+	})
+
+	t.Run("a failed batch sets none", func(t *testing.T) {
+		s := open(t)
+		if err := s.ApplyIndex(ctx, "main", &registry.IndexBatch{Commits: commits("main", 1, 3)}); err != nil {
+			t.Fatal(err)
+		}
+		// The commit exists already: the batch is rolled back.
+		err := s.ApplyIndex(ctx, "main", &registry.IndexBatch{Base: 1, Commits: []registry.IndexedCommit{{Seq: 2, Commit: commitOf("main", 3)}, {Seq: 3, Commit: commitOf("main", 3)}}})
+		if err == nil {
+			t.Fatal("batch with a repeated commit applied, want an error")
+		}
+		if v, ok := marker(t, s); ok {
+			t.Errorf("marker %q after a failed batch, want none", v)
+		}
+	})
+
+	t.Run("migration 3 marks a database rewritten before the marker existed", func(t *testing.T) {
+		path := indexedDB(t, newClock(), contents{rewrite: true})
+		s := openAt(t, path, nil)
+		// Back to the state of a database of schema version 2.
+		for _, q := range []string{"DELETE FROM meta", "DELETE FROM schema_migrations WHERE version = 3"} {
+			if _, err := s.writer.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+
+		s = openAt(t, path, nil)
+		if _, ok := marker(t, s); !ok {
+			t.Error("no marker after migration 3 on a database with a version whose commit was dropped")
+		}
+	})
+
+	t.Run("migration 3 leaves a database without such versions unmarked", func(t *testing.T) {
+		path := indexedDB(t, newClock(), contents{})
+		s := openAt(t, path, nil)
+		if _, err := s.writer.ExecContext(ctx, "DELETE FROM schema_migrations WHERE version = 3"); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		s = openAt(t, path, nil)
+		if v, ok := marker(t, s); ok {
+			t.Errorf("marker %q, want none", v)
+		}
 	})
 }

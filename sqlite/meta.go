@@ -12,6 +12,14 @@ import (
 const (
 	metaLastFetchSuccess = "last_fetch_success"
 	metaLastSync         = "last_sync"
+	// metaRewrittenPrefix and a branch name are the key of the marker
+	// that the branch's index dropped commits a history rewrite removed
+	// (value: when that first happened). The versions those commits
+	// introduced keep their numbers in the index, but an index rebuilt
+	// from Git would not have them, so Open does not replace a damaged
+	// file that has such a marker. ResetIndex removes the branch's marker
+	// with its versions.
+	metaRewrittenPrefix = "history_rewritten:"
 )
 
 // SaveSyncTimes records the times of the last successful fetch and sync; a
