@@ -151,6 +151,14 @@ type HistoryStore interface {
 	LoadSyncTimes(ctx context.Context) (SyncTimes, error)
 }
 
+// StoreHealth is implemented by a HistoryStore that can tell whether it is
+// usable (sqlite.Store): Health returns nil, or why writes fail for now
+// (EUNAVAILABLE: a read-only or full disk) or why nothing it holds can be
+// trusted any more (EINTERNAL: a damaged database).
+type StoreHealth interface {
+	Health() error
+}
+
 // SyncTimes are the times of the last successful fetch and sync. A zero
 // time means never.
 type SyncTimes struct {

@@ -22,6 +22,9 @@ type Status struct {
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	// History is what the version index holds and did; nil without one.
 	History *IndexStats `json:"history,omitempty"`
+	// DatabaseError says why the database cannot be written now, or is
+	// damaged; empty while it is healthy.
+	DatabaseError string `json:"database_error,omitempty"`
 }
 
 // RefStatus is one served snapshot.

@@ -60,6 +60,15 @@ type failingStore struct {
 
 var errReadOnly = errors.New("attempt to write a readonly database")
 
+// Health says the database cannot be written while fail is set, as
+// sqlite.Store does after a failed write.
+func (s *failingStore) Health() error {
+	if s.fail {
+		return &registry.Error{Code: registry.EUNAVAILABLE, Message: "database file promptreg.db is read-only", Err: errReadOnly}
+	}
+	return nil
+}
+
 func (s *failingStore) ApplyIndex(ctx context.Context, branch string, b *registry.IndexBatch) error {
 	if s.fail {
 		return &registry.Error{Code: registry.EINTERNAL, Message: "save history index", Err: errReadOnly}
@@ -96,14 +105,17 @@ func TestUnwritableIndexAtStartServesWhatItCovers(t *testing.T) {
 	if !ok || s.Commit.SHA != indexed || string(e.Prompt.Raw) != "one" || e.Prompt.Version != 1 || e.Stale == "" {
 		t.Fatalf("served commit %s, prompt %+v stale %q; want version 1 of the indexed commit %s, marked stale", s.Commit.SHA, e.Prompt, e.Stale, indexed)
 	}
-	if st := r.Status(); st.LastError == "" || st.Head == nil || len(st.Head.Stale) != 1 {
-		t.Errorf("status does not say why: last error %q, head %+v", st.LastError, st.Head)
+	if st := r.Status(); st.LastError == "" || st.Head == nil || len(st.Head.Stale) != 1 || st.DatabaseError != "database file promptreg.db is read-only" {
+		t.Errorf("status does not say why: last error %q, database error %q, head %+v", st.LastError, st.DatabaseError, st.Head)
 	}
 
 	store.fail = false
 	mustSync(t, r)
 	if e := get(t, r, registry.Selector{}, "a"); string(e.Prompt.Raw) != "two" || e.Prompt.Version != 2 || e.Stale != "" {
 		t.Errorf("after writes work again: %q version %d stale %q; want version 2, not stale", e.Prompt.Raw, e.Prompt.Version, e.Stale)
+	}
+	if st := r.Status(); st.DatabaseError != "" || st.LastError != "" {
+		t.Errorf("status after recovery: database error %q, last error %q; want none", st.DatabaseError, st.LastError)
 	}
 }
 

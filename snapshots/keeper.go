@@ -513,6 +513,11 @@ func (k *Keeper) Status() registry.Status {
 		hs := k.index.Stats()
 		out.History = &hs
 	}
+	if h, ok := k.store.(registry.StoreHealth); ok {
+		if err := h.Health(); err != nil {
+			out.DatabaseError = registry.ErrorMessage(err)
+		}
+	}
 	st := k.served.Load()
 	if st == nil {
 		return out

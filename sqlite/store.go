@@ -21,7 +21,10 @@ import (
 	"github.com/promptreg/promptreg/registry"
 )
 
-var _ registry.HistoryStore = (*Store)(nil)
+var (
+	_ registry.HistoryStore = (*Store)(nil)
+	_ registry.StoreHealth  = (*Store)(nil)
+)
 
 // Options configures Open.
 type Options struct {
