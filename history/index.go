@@ -23,6 +23,10 @@ const flushEvery = 5000
 // contents each prompt had, numbered by first appearance, and over which
 // commits each was current. It lives in memory for lookups and is persisted
 // in a HistoryStore batch by batch.
+//
+// Update is called by one goroutine at a time (the sync); the lookups
+// (Lookup, List, Seq, SHA, Head, Stats, LastGood) are safe for concurrent
+// use, also during an Update.
 type Index struct {
 	store  registry.HistoryStore
 	hist   registry.HistorySource
@@ -30,8 +34,11 @@ type Index struct {
 	parser registry.Parser
 	branch string
 
-	mu        sync.RWMutex // guards the fields below; lookups run during updates
-	loaded    bool
+	// Only Update reads and writes these.
+	loaded bool       // the persisted index has been loaded into memory
+	walk   *walkState // files at the indexed head; rebuilt on demand
+
+	mu        sync.RWMutex // guards the fields below, which lookups read
 	commits   []string
 	seqOf     map[string]int
 	versions  map[string][]registry.Version // name → versions; [i] is number i+1
@@ -41,8 +48,6 @@ type Index struct {
 	lastSize  int
 
 	walked, parsed, rewrites atomic.Int64
-
-	walk *walkState // files at the indexed head; rebuilt on demand
 
 	// peek returns what the snapshot builder already parsed of a blob at
 	// a path, if it did; nil for none.
@@ -116,7 +121,7 @@ func (x *Index) load(ctx context.Context) error {
 	return nil
 }
 
-// head returns the indexed head commit, "" if none.
+// Head returns the indexed head commit, "" if none.
 func (x *Index) Head() string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -126,7 +131,7 @@ func (x *Index) Head() string {
 	return x.commits[len(x.commits)-1]
 }
 
-// update indexes the first-parent history up to head: only the commits not
+// Update indexes the first-parent history up to head: only the commits not
 // indexed yet, after dropping those a history rewrite took away.
 func (x *Index) Update(ctx context.Context, head string) (err error) {
 	if !x.loaded {
@@ -553,7 +558,7 @@ func (x *Index) stateAt(ctx context.Context, sha string) (*walkState, error) {
 	return w, nil
 }
 
-// lookup returns the number, first commit and first path of the named
+// Lookup returns the number, first commit and first path of the named
 // prompt's content with checksum; 0 when the history has no such version.
 func (x *Index) Lookup(name, checksum string) (int, *registry.Commit, string) {
 	x.mu.RLock()
@@ -566,21 +571,21 @@ func (x *Index) Lookup(name, checksum string) (int, *registry.Commit, string) {
 	return n, &v.Commit, v.Path
 }
 
-// list returns the versions of the named prompt, oldest first.
+// List returns the versions of the named prompt, oldest first.
 func (x *Index) List(name string) []registry.Version {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return append([]registry.Version(nil), x.versions[name]...)
 }
 
-// seq returns the sequence number of an indexed commit, 0 if not indexed.
+// Seq returns the sequence number of an indexed commit, 0 if not indexed.
 func (x *Index) Seq(sha string) int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.seqOf[sha]
 }
 
-// sha returns the indexed commit with sequence number seq.
+// SHA returns the indexed commit with sequence number seq.
 func (x *Index) SHA(seq int) string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -590,6 +595,7 @@ func (x *Index) SHA(seq int) string {
 	return x.commits[seq-1]
 }
 
+// Stats reports what the index holds and did.
 func (x *Index) Stats() registry.IndexStats {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
