@@ -18,7 +18,7 @@ func TestForcePushedVersionSurvivesARepairedClone(t *testing.T) {
 	repo.Write("a.prompt", "one")
 	base := repo.Commit("one")
 	repo.Write("a.prompt", "dropped")
-	repo.Commit("dropped")
+	dropped := repo.Commit("dropped")
 	data := t.TempDir()
 
 	m := startServe(t, "--repo", repo.Path(), "--data", data)
@@ -44,12 +44,16 @@ func TestForcePushedVersionSurvivesARepairedClone(t *testing.T) {
 	repo.Git("reflog", "expire", "--expire=now", "--all")
 	repo.Git("gc", "-q", "--prune=now")
 
-	// Truncate every pack of the clone: the clone is damaged.
+	// Damage the clone: truncate a pack that does not hold the kept
+	// commit (the objects of a damaged pack are gone for good; kept
+	// commits are carried over from the packs that can still be read).
 	packs, _ := filepath.Glob(filepath.Join(data, "repo.git", "objects", "pack", "*.pack"))
-	if len(packs) == 0 {
-		t.Fatal("the clone has no pack to damage")
-	}
+	damaged := 0
 	for _, p := range packs {
+		idx := strings.TrimSuffix(p, ".pack") + ".idx"
+		if strings.Contains(repo.GitInput(mustRead(t, idx), "show-index"), dropped) {
+			continue
+		}
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -57,12 +61,19 @@ func TestForcePushedVersionSurvivesARepairedClone(t *testing.T) {
 		if err := os.Truncate(p, fi.Size()/2); err != nil {
 			t.Fatal(err)
 		}
+		damaged++
+	}
+	if damaged == 0 {
+		t.Fatalf("no pack without the kept commit among %d to damage", len(packs))
 	}
 
 	m2 := startServe(t, "--repo", repo.Path(), "--data", data)
 	defer m2.Close()
 	if err := m2.Keeper().Sync(context.Background()); err != nil {
 		t.Fatalf("first sync after the damage: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "repo.git.broken")); err != nil {
+		t.Errorf("the damaged clone was not set aside: %v", err)
 	}
 	base2 := "http://" + m2.ListenAddr()
 	if code, _, body := httpGet(t, base2+"/readyz"); code != 200 {
@@ -78,4 +89,13 @@ func TestForcePushedVersionSurvivesARepairedClone(t *testing.T) {
 	if code, _, body := httpGet(t, base2+"/v1/prompts/a?version=2"); code != 200 || !strings.Contains(body, `"version":2`) {
 		t.Errorf("?version=2 JSON after the repair = %d %s", code, body)
 	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
