@@ -31,15 +31,29 @@ type Repo struct {
 }
 
 // New creates an empty working repository on branch main in t.TempDir(). It
-// skips the test when the git binary is missing.
+// skips the test when the git binary is missing, and fails it instead under
+// CI (see MissingTool).
 func New(t testing.TB) *Repo {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git binary not found:", err)
+		MissingTool(t, "git", err)
 	}
 	r := &Repo{t: t, dir: t.TempDir()}
 	r.Git("init", "-q", "-b", "main")
 	return r
+}
+
+// MissingTool ends a test that cannot run because a tool it needs (a binary
+// such as git) is missing: it skips the test on a developer's machine, and
+// fails it when the CI environment variable is "true", because a suite that
+// passes by skipping its tests proves nothing there.
+func MissingTool(t testing.TB, tool string, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required under CI=true but is missing: %v (install it; tests that need it are not skipped on CI)", tool, err)
+		return
+	}
+	t.Skipf("%s not found, skipping (under CI=true this fails): %v", tool, err)
 }
 
 // Path returns the repository's working directory.
