@@ -241,6 +241,9 @@ func Open(opts Options) (*Store, error) {
 // clone of s.url.
 func (s *Store) openExisting() error {
 	repair(s.path, s.log)
+	if err := checkPacks(s.path, false, nil); err != nil {
+		return internal("open clone: damaged pack", err)
+	}
 	// go-git's own cache serves only the few reads that do not go through
 	// the pool of open packs (history.go), which has the larger one.
 	st := newStorage(s.path, s.cacheBytes/4)
