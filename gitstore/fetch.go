@@ -45,15 +45,24 @@ func (s *Store) Fetch(ctx context.Context) error {
 	}
 	if sameRefs(local, remote) {
 		s.log.Debug("git fetch: up to date", "elapsed", time.Since(start))
-		return nil
+	} else if err := s.fetchLocked(ctx, start, len(local) == 0, len(remote)); err != nil {
+		return err
 	}
+	if s.salvageFrom != "" {
+		s.salvageKept(ctx)
+	}
+	return nil
+}
 
+// fetchLocked fetches from the remote under the write lock, and repacks if
+// the clone has too many packs. Called holding s.fetching.
+func (s *Store) fetchLocked(ctx context.Context, start time.Time, initial bool, nrefs int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errClosed
 	}
-	err = s.repo.FetchContext(ctx, &git.FetchOptions{
+	err := s.repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: git.DefaultRemoteName,
 		RemoteURL:  s.url,
 		RefSpecs:   refSpecs,
@@ -80,10 +89,10 @@ func (s *Store) Fetch(ctx context.Context) error {
 	if err := warm(s.st); err != nil {
 		return internal("fetch origin: reload pack indexes", err)
 	}
-	if len(local) == 0 {
-		s.log.Info("git clone fetched", "refs", len(remote), "elapsed", time.Since(start))
+	if initial {
+		s.log.Info("git clone fetched", "refs", nrefs, "elapsed", time.Since(start))
 	} else {
-		s.log.Debug("git fetch: updated", "refs", len(remote), "elapsed", time.Since(start))
+		s.log.Debug("git fetch: updated", "refs", nrefs, "elapsed", time.Since(start))
 	}
 	return nil
 }

@@ -100,18 +100,35 @@ func validRefFile(data []byte) bool {
 	return err == nil
 }
 
-// removeDanglingRefs removes the branches and tags whose object the clone
-// does not have (possible only after a crash of the machine, not just of
-// the process); the next Fetch brings them back.
+// removeDanglingRefs removes the branches, tags and keep refs whose object
+// the clone does not have (possible only after a crash of the machine, not
+// just of the process); the next Fetch brings the branches and tags back. A
+// keep ref to a missing commit keeps nothing, and would make every repack
+// fail (a repack walks what refs reach).
 func removeDanglingRefs(st *filesystem.Storage, log *slog.Logger) error {
-	refs, err := listRefs(st)
+	iter, err := st.IterReferences()
+	if err != nil {
+		return err
+	}
+	var refs []*plumbing.Reference
+	err = iter.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() == plumbing.HashReference && (servedRef(ref.Name()) || strings.HasPrefix(ref.Name().String(), keepPrefix)) {
+			refs = append(refs, ref)
+		}
+		return nil
+	})
+	iter.Close()
 	if err != nil {
 		return err
 	}
 	for _, ref := range refs {
 		err := st.HasEncodedObject(ref.Hash())
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			log.Warn("git clone repair: removing ref to a missing object", "ref", ref.Name(), "object", ref.Hash())
+			if strings.HasPrefix(ref.Name().String(), keepPrefix) {
+				log.Error("git clone repair: removing the keep ref of a missing commit; the versions it introduced cannot be read", "ref", ref.Name())
+			} else {
+				log.Warn("git clone repair: removing ref to a missing object", "ref", ref.Name(), "object", ref.Hash())
+			}
 			err = st.RemoveReference(ref.Name())
 		}
 		if err != nil {

@@ -1,11 +1,17 @@
 package gitstore
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/go-git/go-git/v5"
 
 	"github.com/promptreg/promptreg/internal/gittest"
 )
@@ -151,4 +157,179 @@ func TestCheckPack(t *testing.T) {
 			t.Errorf("checkPack = %v, want the index named another pack", err)
 		}
 	})
+}
+
+// keptAndDropped builds the situation salvage is for: a clone whose kept
+// commit (dropped by a force-push, so the remote no longer has it) came in
+// a pack of its own. It returns the remote, the clone's data directory,
+// the kept commit, and the packs of the clone (without extension): the
+// initial one, the kept commit's, the one after the force-push.
+func keptAndDropped(t *testing.T) (r *gittest.Repo, dir, dropped string, packs [3]string) {
+	t.Helper()
+	r = gittest.New(t)
+	r.Write("prompts/a.prompt", "base")
+	base := r.Commit("base")
+	dir = t.TempDir()
+	s, err := Open(Options{URL: r.URL(), Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pack := func() string {
+		t.Helper()
+		fetch(t, s)
+		have := map[string]bool{}
+		for _, p := range packs {
+			have[p] = true
+		}
+		all, _ := filepath.Glob(filepath.Join(s.Path(), "objects", "pack", "pack-*.pack"))
+		for _, p := range all {
+			if p = strings.TrimSuffix(p, ".pack"); !have[p] {
+				return p
+			}
+		}
+		t.Fatal("the fetch made no pack")
+		return ""
+	}
+	packs[0] = pack()
+	r.Write("prompts/a.prompt", "only in the dropped commit")
+	r.Write("prompts/new/deep.prompt", "a new file in a new directory")
+	dropped = r.Commit("dropped")
+	packs[1] = pack()
+	if err := s.Keep(context.Background(), dropped); err != nil {
+		t.Fatal(err)
+	}
+	r.ForceBranch("main", base)
+	r.Write("prompts/a.prompt", "rewritten")
+	r.Commit("rewritten")
+	packs[2] = pack()
+	return r, dir, dropped, packs
+}
+
+// keepRef reports whether the clone has the keep ref of commit sha.
+func keepRef(t *testing.T, s *Store, sha string) bool {
+	t.Helper()
+	out, err := gittest.Run(s.Path(), gittest.Epoch, "", "for-each-ref", "--format=%(objectname)", keepPrefix+sha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out == sha
+}
+
+// repack repacks the clone with go-git, as Fetch does past MaxPacks, and
+// checks it with git fsck, which follows every ref to every object.
+func repack(t *testing.T, s *Store) {
+	t.Helper()
+	s.mu.Lock()
+	err := s.repo.RepackObjects(&git.RepackConfig{})
+	s.st.Reindex()
+	if werr := warm(s.st); err == nil {
+		err = werr
+	}
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatalf("RepackObjects: %v", err)
+	}
+	if _, err := gittest.Run(s.Path(), gittest.Epoch, "", "fsck", "--strict", "--no-dangling"); err != nil {
+		t.Fatalf("the repacked clone is not sound: %v", err)
+	}
+}
+
+func TestRepairKeepsKeptCommits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	readDropped := func(s *Store, sha string) error {
+		for p, want := range map[string]string{"prompts/a.prompt": "only in the dropped commit", "prompts/new/deep.prompt": "a new file in a new directory"} {
+			data, err := s.ReadFile(ctx, sha, p)
+			if err != nil {
+				return err
+			}
+			if string(data) != want {
+				return fmt.Errorf("%s = %q, want %q", p, data, want)
+			}
+		}
+		return nil
+	}
+
+	t.Run("a kept commit outside the damaged pack is salvaged, and the clone repacks", func(t *testing.T) {
+		t.Parallel()
+		r, dir, dropped, packs := keptAndDropped(t)
+		damagePack(t, packs[2], packDamages["truncated to half"])
+		s := openDir(t, r.URL(), dir)
+		fetch(t, s)
+		if !keepRef(t, s, dropped) {
+			t.Error("the keep ref was not recreated")
+		}
+		if err := readDropped(s, dropped); err != nil {
+			t.Errorf("reading the kept commit: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, cloneName+brokenSuffix, salvagedMarker)); err != nil {
+			t.Errorf("the set-aside clone is not marked salvaged: %v", err)
+		}
+		repack(t, s)
+		if err := readDropped(s, dropped); err != nil {
+			t.Errorf("reading the kept commit after the repack: %v", err)
+		}
+	})
+
+	t.Run("salvaged by the first fetch after a restart", func(t *testing.T) {
+		t.Parallel()
+		r, dir, dropped, packs := keptAndDropped(t)
+		damagePack(t, packs[0], packDamages["checksum unlike the index's"])
+		s, err := Open(Options{URL: r.URL(), Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close() // before any fetch
+		s = openDir(t, r.URL(), dir)
+		fetch(t, s)
+		if !keepRef(t, s, dropped) {
+			t.Error("the keep ref was not recreated")
+		}
+		if err := readDropped(s, dropped); err != nil {
+			t.Errorf("reading the kept commit: %v", err)
+		}
+		repack(t, s)
+	})
+
+	t.Run("a kept commit that lost an object is logged, gets no keep ref, and the clone repacks", func(t *testing.T) {
+		t.Parallel()
+		r, dir, dropped, packs := keptAndDropped(t)
+		// The kept commit's pack, its last object (a blob) cut short.
+		damagePack(t, packs[1], func(b []byte) []byte { return b[:len(b)-packTrailerLen-4] })
+		var logs syncBuffer
+		s := openWith(t, Options{URL: r.URL(), Dir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		fetch(t, s)
+		if keepRef(t, s, dropped) {
+			t.Error("a keep ref to an incomplete commit was made")
+		}
+		if !strings.Contains(logs.String(), "kept commit is lost") || !strings.Contains(logs.String(), dropped) {
+			t.Errorf("the loss is not logged:\n%s", logs.String())
+		}
+		if _, err := s.ReadFile(ctx, dropped, "prompts/a.prompt"); err == nil {
+			t.Error("ReadFile of the lost commit succeeded")
+		}
+		if _, err := os.Stat(filepath.Join(dir, cloneName+brokenSuffix, salvagedMarker)); err != nil {
+			t.Errorf("the set-aside clone is not marked salvaged: %v", err)
+		}
+		repack(t, s)
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use, for logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -106,8 +106,11 @@ type Store struct {
 	closed bool
 
 	// fetching serializes Fetch (a one-slot semaphore, so a waiting Fetch
-	// still honours its context).
+	// still honours its context). It also guards the fields below it.
 	fetching chan struct{}
+	// salvageFrom is the set-aside clone whose kept commits the next
+	// successful Fetch salvages (salvage.go); "" when there is none.
+	salvageFrom string
 
 	path         string // the clone: Dir/repo.git
 	url          string // the remote URL fetched from (a local path made absolute)
@@ -203,19 +206,18 @@ func Open(opts Options) (*Store, error) {
 	if _, err := os.Stat(s.path); err == nil {
 		err = s.openExisting()
 		if err == nil {
+			s.findSalvage()
 			return s, nil
 		}
 		if registry.ErrorCode(err) == registry.EINVALID || errors.Is(err, fs.ErrPermission) {
 			return nil, err
 		}
-		// The clone is ours and holds nothing that is not on the remote
-		// (writes are pushed before they are acknowledged): rather than
-		// refusing to start, set it aside and start over from an empty
-		// clone, which the next Fetch fills.
-		broken := s.path + ".broken"
-		s.log.Error("git clone unusable; moving it aside and cloning again", "path", s.path, "moved_to", broken, "err", err)
-		os.RemoveAll(broken)
-		if err := os.Rename(s.path, broken); err != nil {
+		// The clone is ours. What it holds is on the remote, except the
+		// commits kept with Keep, which only it has: rather than refusing
+		// to start, set it aside and start over from an empty clone, which
+		// the next Fetch fills and then salvages the kept commits into
+		// from the set-aside one (salvage.go).
+		if err := s.setAside(err); err != nil {
 			return nil, internal("open repository: move unusable clone aside", err)
 		}
 	} else if !os.IsNotExist(err) {
@@ -234,6 +236,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.log.Info("git clone created", "path", s.path)
+	s.findSalvage()
 	return s, nil
 }
 
