@@ -34,6 +34,9 @@ func (s *Store) Fetch(ctx context.Context) error {
 		return ctxErr(ctx, "fetch origin")
 	}
 	start := time.Now()
+	if err := s.checkClone(); err != nil {
+		return err
+	}
 
 	local, err := s.localRefs()
 	if err != nil {
@@ -82,6 +85,11 @@ func (s *Store) fetchLocked(ctx context.Context, start time.Time, initial bool, 
 		s.cleanTemp()
 		if werr := warm(s.st); werr != nil {
 			s.log.Error("git fetch: reload pack indexes", "err", werr)
+		}
+		if ctx.Err() == nil {
+			// Most likely the remote, but a damaged pack fails a fetch
+			// too (go-git reads the clone's commits and indexes).
+			s.suspect.Store(true)
 		}
 		return s.fetchError(ctx, err)
 	}

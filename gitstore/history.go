@@ -54,7 +54,8 @@ const ctxEvery = 1000
 // lock. Errors: EINVALID for a malformed sha, ENOTFOUND when head is not a
 // commit of the clone, EINTERNAL when a parent is missing (a broken clone),
 // ETIMEOUT when ctx expires.
-func (s *Store) FirstParents(ctx context.Context, head string, stop func(sha string) bool) ([]string, string, error) {
+func (s *Store) FirstParents(ctx context.Context, head string, stop func(sha string) bool) (_ []string, _ string, err error) {
+	defer s.noteErr(&err)
 	h, err := parseSHA("walk history", head)
 	if err != nil {
 		return nil, "", err
@@ -110,9 +111,9 @@ func (s *Store) FirstParents(ctx context.Context, head string, stop func(sha str
 // headers, never their content. Errors: EINVALID for a malformed sha or dir,
 // ENOTFOUND when from or to is not a commit of the clone, ETIMEOUT when ctx
 // expires.
-func (s *Store) Diff(ctx context.Context, from, to, dir string) ([]registry.Change, error) {
+func (s *Store) Diff(ctx context.Context, from, to, dir string) (_ []registry.Change, err error) {
+	defer s.noteErr(&err)
 	var fromH, toH plumbing.Hash
-	var err error
 	if from != "" {
 		if fromH, err = parseSHA("diff", from); err != nil {
 			return nil, err
@@ -164,7 +165,8 @@ func (s *Store) Diff(ctx context.Context, from, to, dir string) ([]registry.Chan
 // as refs/tags/production) points at, with the time in UTC; nil when ref is
 // a lightweight tag, a branch, or does not exist (it may just have been
 // deleted). Errors: EINVALID for a malformed ref name.
-func (s *Store) Tagger(ctx context.Context, ref string) (*registry.Signature, error) {
+func (s *Store) Tagger(ctx context.Context, ref string) (_ *registry.Signature, err error) {
+	defer s.noteErr(&err)
 	name, err := parseRefName("read tagger", ref)
 	if err != nil {
 		return nil, err

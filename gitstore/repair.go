@@ -12,10 +12,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/promptreg/promptreg/registry"
 )
 
 // initSuffix marks the temporary directory a new clone is initialized in.
@@ -149,6 +152,11 @@ func checkPacks(path string, full bool, verified map[string]bool) error {
 	if err != nil {
 		return err
 	}
+	for name := range verified {
+		if !slices.Contains(names, name) {
+			delete(verified, name) // repacked away
+		}
+	}
 	for _, name := range names {
 		hash := full && !verified[name]
 		if err := checkPack(filepath.Join(dir, name), hash); err != nil {
@@ -251,5 +259,67 @@ func checkPack(base string, hash bool) error {
 	if sum := h.Sum(nil); !bytes.Equal(sum, trailer[:]) {
 		return fmt.Errorf("pack %s is damaged: its content hashes to %x, not to its checksum %x", name, sum, trailer)
 	}
+	return nil
+}
+
+// noteErr notes, when *err is an internal error, that the clone may be
+// damaged: a pack cut short or overwritten shows as "unexpected EOF" and the
+// like on the objects it lost. The next Fetch then checks the clone. Read
+// methods defer it.
+func (s *Store) noteErr(err *error) {
+	if *err != nil && registry.ErrorCode(*err) == registry.EINTERNAL {
+		s.suspect.Store(true)
+	}
+}
+
+// checkClone, when a read or a fetch failed since it last looked, checks
+// the clone's packs, hashing in full those it has not hashed before, and
+// when one is damaged replaces the clone as Open does: it sets the clone
+// aside and starts over from an empty one, which the calling Fetch fills,
+// kept commits salvaged after. So damage that appears while the server runs
+// does not leave it unready until a restart. Called by Fetch holding
+// s.fetching.
+func (s *Store) checkClone() error {
+	why := s.reclone
+	if why == nil {
+		if !s.suspect.Swap(false) {
+			return nil
+		}
+		if why = checkPacks(s.path, true, s.verified); why == nil {
+			return nil
+		}
+	}
+	if err := s.recreate(why); err != nil {
+		s.reclone = why
+		return err
+	}
+	s.reclone = nil
+	return nil
+}
+
+// recreate sets the clone aside and opens a new, empty one in its place,
+// under the write lock: readers see the old clone or the new one.
+func (s *Store) recreate(why error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	if s.pool != nil {
+		s.pool.close()
+	}
+	s.st.Close()
+	if err := s.setAside(why); err != nil {
+		return internal("repair clone: move it aside", err)
+	}
+	if err := s.initClone(filepath.Dir(s.path)); err != nil {
+		return err
+	}
+	if err := s.openExisting(); err != nil {
+		return err
+	}
+	clear(s.verified)
+	s.findSalvage()
+	s.log.Info("git clone created", "path", s.path)
 	return nil
 }

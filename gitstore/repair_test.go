@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5"
 
 	"github.com/promptreg/promptreg/internal/gittest"
+	"github.com/promptreg/promptreg/registry"
 )
 
 // packOf returns the path of the only pack of the clone at path, without
@@ -272,6 +273,34 @@ func TestRepairKeepsKeptCommits(t *testing.T) {
 		}
 	})
 
+	t.Run("damage found while running: the fetch that repairs salvages", func(t *testing.T) {
+		t.Parallel()
+		r, dir, dropped, packs := keptAndDropped(t)
+		s := openDir(t, r.URL(), dir)
+		head := refs(t, s)["refs/heads/main"]
+		damagePack(t, packs[2], packDamages["truncated to half"])
+		// What a sync does: list the refs, read at the head.
+		if _, ok := refs(t, s)["refs/heads/main"]; ok {
+			if _, err := s.ReadFile(ctx, head, "prompts/a.prompt"); err == nil {
+				t.Fatal("reads on the damaged pack succeed")
+			}
+		}
+		if !s.suspect.Load() {
+			t.Fatal("the failed read left the clone unsuspected")
+		}
+		fetch(t, s)
+		if !keepRef(t, s, dropped) {
+			t.Error("the keep ref was not recreated")
+		}
+		if err := readDropped(s, dropped); err != nil {
+			t.Errorf("reading the kept commit: %v", err)
+		}
+		if data, err := s.ReadFile(ctx, head, "prompts/a.prompt"); err != nil || string(data) != "rewritten" {
+			t.Errorf("ReadFile(head) = %q, %v; want rewritten", data, err)
+		}
+		repack(t, s)
+	})
+
 	t.Run("salvaged by the first fetch after a restart", func(t *testing.T) {
 		t.Parallel()
 		r, dir, dropped, packs := keptAndDropped(t)
@@ -332,4 +361,78 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+func TestFetchRepairsDamageFoundWhileRunning(t *testing.T) {
+	t.Parallel()
+	r := gittest.New(t)
+	for i := range 10 {
+		r.Write(fmt.Sprintf("prompts/p%d.prompt", i), fmt.Sprintf("prompt %d: %s", i, strings.Repeat("text ", 80)))
+	}
+	c1 := r.Commit("c1")
+	ctx := context.Background()
+	readAllFiles := func(s *Store) error {
+		for i := range 10 {
+			if _, err := s.ReadFile(ctx, c1, fmt.Sprintf("prompts/p%d.prompt", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	broken := func(s *Store) bool {
+		_, err := os.Stat(s.Path() + brokenSuffix)
+		return err == nil
+	}
+
+	t.Run("a read that fails on a truncated pack makes the next fetch clone again", func(t *testing.T) {
+		t.Parallel()
+		s := fetched(t, r.URL())
+		damagePack(t, packOf(t, s.Path()), packDamages["truncated to half"])
+		err := readAllFiles(s)
+		wantCode(t, err, registry.EINTERNAL)
+		fetch(t, s) // the remote has not changed: only the check can see it
+		if !broken(s) {
+			t.Error("the damaged clone was not set aside")
+		}
+		if err := readAllFiles(s); err != nil {
+			t.Errorf("reading after the repair: %v", err)
+		}
+		if got := refs(t, s)["refs/heads/main"]; got != c1 {
+			t.Errorf("main = %s, want %s", got, c1)
+		}
+	})
+
+	t.Run("damage in the middle of a pack is found by hashing it", func(t *testing.T) {
+		t.Parallel()
+		s := fetched(t, r.URL())
+		damagePack(t, packOf(t, s.Path()), func(b []byte) []byte {
+			b = append([]byte(nil), b...)
+			b[len(b)/2] ^= 0xff
+			return b
+		})
+		s.suspect.Store(true) // as a read of the damaged object does
+		fetch(t, s)
+		if !broken(s) {
+			t.Error("the damaged clone was not set aside")
+		}
+		if err := readAllFiles(s); err != nil {
+			t.Errorf("reading after the repair: %v", err)
+		}
+	})
+
+	t.Run("a sound clone is checked once and kept", func(t *testing.T) {
+		t.Parallel()
+		s := fetched(t, r.URL())
+		s.suspect.Store(true)
+		fetch(t, s)
+		if broken(s) {
+			t.Error("a sound clone was set aside")
+		}
+		if name := filepath.Base(packOf(t, s.Path())); !s.verified[name] {
+			t.Errorf("verified = %v, want %s hashed", s.verified, name)
+		}
+		if err := readAllFiles(s); err != nil {
+			t.Error(err)
+		}
+	})
 }

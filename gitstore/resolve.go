@@ -29,7 +29,8 @@ import (
 // HashesWithPrefix walks every entry of every index: 0.9 ms for 15,000
 // objects, linear in the repository's size), plus one directory listing for
 // loose objects.
-func (s *Store) ResolveCommit(ctx context.Context, prefix string) (string, error) {
+func (s *Store) ResolveCommit(ctx context.Context, prefix string) (_ string, err error) {
+	defer s.noteErr(&err)
 	prefix = strings.ToLower(prefix)
 	if len(prefix) < 4 || len(prefix) > 40 || !isHex(prefix) {
 		return "", registry.Errorf(registry.EINVALID, "resolve commit: %q is not a commit sha (4 to 40 hex digits)", prefix)

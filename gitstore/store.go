@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
@@ -111,6 +112,16 @@ type Store struct {
 	// salvageFrom is the set-aside clone whose kept commits the next
 	// successful Fetch salvages (salvage.go); "" when there is none.
 	salvageFrom string
+	// verified holds the packs whose whole content checkClone hashed and
+	// found sound.
+	verified map[string]bool
+	// reclone, when not nil, is why checkClone found the clone damaged
+	// and then failed to replace it; the next Fetch tries again.
+	reclone error
+
+	// suspect says that a read or a fetch failed in a way a damaged clone
+	// can cause since checkClone last looked.
+	suspect atomic.Bool
 
 	path         string // the clone: Dir/repo.git
 	url          string // the remote URL fetched from (a local path made absolute)
@@ -172,6 +183,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{
 		fetching:     make(chan struct{}, 1),
+		verified:     map[string]bool{},
 		url:          url,
 		display:      redactURL(url),
 		branch:       branch,
