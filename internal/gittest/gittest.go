@@ -3,6 +3,9 @@ package gittest
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,6 +134,32 @@ func (r *Repo) DeleteBranch(name string) {
 func (r *Repo) DeleteTag(name string) {
 	r.t.Helper()
 	r.Git("tag", "-d", name)
+}
+
+// Serve serves the repository over Git's smart HTTP protocol (git
+// http-backend behind net/http/cgi) on 127.0.0.1 until the test ends, and
+// returns its URL. wrap, when not nil, wraps the handler, for a test to
+// watch, hold or fail requests. Read access only.
+func (r *Repo) Serve(wrap func(http.Handler) http.Handler) string {
+	r.t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		MissingTool(r.t, "git", err)
+	}
+	var h http.Handler = &cgi.Handler{
+		Path: git,
+		Args: []string{"http-backend"},
+		Env: append(Env(r.date()),
+			"GIT_PROJECT_ROOT="+filepath.Dir(r.dir),
+			"GIT_HTTP_EXPORT_ALL=1",
+		),
+	}
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	r.t.Cleanup(srv.Close)
+	return srv.URL + "/" + filepath.Base(r.dir)
 }
 
 // Git runs git with args in the repository and returns its trimmed standard

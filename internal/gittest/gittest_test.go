@@ -49,3 +49,17 @@ func TestMissingTool(t *testing.T) {
 		})
 	}
 }
+
+func TestServe(t *testing.T) {
+	r := New(t)
+	r.Write("a", "a")
+	sha := r.Commit("c")
+	url := r.Serve(nil)
+	out, err := Run(t.TempDir(), Epoch, "", "ls-remote", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sha + "\trefs/heads/main"; !strings.Contains(out, want) {
+		t.Errorf("ls-remote = %q, want a line %q", out, want)
+	}
+}
