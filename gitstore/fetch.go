@@ -212,8 +212,8 @@ func (s *Store) maybeRepack() {
 }
 
 // cleanTemp removes the temporary pack files an interrupted fetch or repack
-// leaves (go-git does not remove them on error). Called under the write
-// lock.
+// leaves (go-git does not remove them on error). Called holding s.fetching
+// (so no other transfer is writing one); readers never look at them.
 func (s *Store) cleanTemp() {
 	tmps, _ := filepath.Glob(filepath.Join(s.path, "objects", "pack", "tmp_*"))
 	for _, p := range tmps {

@@ -209,16 +209,24 @@ func (s *Store) Tagger(ctx context.Context, ref string) (_ *registry.Signature, 
 // points at (an annotated tag peeled). Errors: EINVALID for a malformed ref
 // name (it must be a full name under refs/ and may not be a pattern),
 // ENOTFOUND when the remote has no such ref or it is not a commit,
-// EUNAVAILABLE when the remote cannot be reached, ETIMEOUT when ctx expires.
+// EUNAVAILABLE when the remote cannot be reached, ETIMEOUT when ctx expires
+// (whether it was waiting for the remote or for another fetch).
 //
-// It lists the remote's refs first without the lock, so a missing ref costs
-// readers nothing; the fetch itself runs under the write lock.
+// It lists the remote's refs first, so a missing ref costs readers
+// nothing. The fetch itself waits for any other fetch to end (one transfer
+// into the clone at a time) and runs without the Store's lock (transfer.go):
+// readers are kept waiting only while the result is published, never while
+// the remote is slow.
 func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
 	name, err := parseRefName("fetch ref", ref)
 	if err != nil {
 		return "", err
 	}
 	op := "fetch " + ref
+	spec := config.RefSpec("+" + ref + ":" + ref)
+	if err := spec.Validate(); err != nil {
+		return "", &registry.Error{Code: registry.EINVALID, Message: fmt.Sprintf("%s: invalid ref name", op), Err: err}
+	}
 
 	remote, err := s.remoteRef(ctx, name)
 	if err != nil {
@@ -228,45 +236,41 @@ func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
 		return sha, err
 	}
 
+	select {
+	case s.fetching <- struct{}{}:
+		defer func() { <-s.fetching }()
+	case <-ctx.Done():
+		return "", ctxErr(ctx, op)
+	}
+	refs, err := s.transfer(ctx, []config.RefSpec{spec}, false)
+	if errors.Is(err, git.NoMatchingRefSpecError{}) {
+		// Deleted between the listing and the fetch.
+		return "", notFound("%s: the remote has no such ref", op)
+	}
+	if err != nil {
+		return "", s.fetchError(ctx, err)
+	}
+	fetched, err := refs.Reference(name)
+	if err != nil {
+		return "", internal(op+": read the fetched ref", err)
+	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return "", errClosed
 	}
-	spec := config.RefSpec("+" + ref + ":" + ref)
-	if err := spec.Validate(); err != nil {
-		return "", &registry.Error{Code: registry.EINVALID, Message: fmt.Sprintf("%s: invalid ref name", op), Err: err}
+	if err := s.publish(); err != nil {
+		return "", internal(op+": reload pack indexes", err)
 	}
-	err = s.repo.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: git.DefaultRemoteName,
-		RemoteURL:  s.url,
-		RefSpecs:   []config.RefSpec{spec},
-		Auth:       s.auth,
-		Tags:       git.NoTags,
-	})
-	if errors.Is(err, git.NoErrAlreadyUpToDate) {
-		err = nil
-	}
-	if err != nil {
-		s.cleanTemp()
-		if werr := warm(s.st); werr != nil {
-			s.log.Error("git fetch ref: reload pack indexes", "ref", ref, "err", werr)
-		}
-		if errors.Is(err, git.NoMatchingRefSpecError{}) {
-			// Deleted between the listing and the fetch.
-			return "", notFound("%s: the remote has no such ref", op)
-		}
-		return "", s.fetchError(ctx, err)
+	if err := s.st.SetReference(plumbing.NewHashReference(name, fetched.Hash())); err != nil {
+		return "", internal(op+": move the ref", err)
 	}
 	s.maybeRepack()
 	if err := warm(s.st); err != nil {
 		return "", internal(op+": reload pack indexes", err)
 	}
-	r, err := s.st.Reference(name)
-	if err != nil {
-		return "", internal(op+": read the fetched ref", err)
-	}
-	h, err := s.peel(r.Hash())
+	h, err := s.peel(fetched.Hash())
 	if errors.Is(err, errNotCommit) {
 		return "", notFound("%s: not a commit", op)
 	}
