@@ -81,12 +81,17 @@ func (s *Store) hashesWithPrefix(prefix string) ([]plumbing.Hash, error) {
 			out = append(out, h)
 		}
 	}
-	packs, err := s.st.ObjectPacks()
+	// Not go-git's ObjectPacks: it lstats every file it lists, and when a
+	// fetch renames its temporary pack meanwhile (transfers run beside
+	// readers), it takes the ENOENT for "no pack directory" and returns no
+	// packs at all.
+	dir := filepath.Join(s.path, "objects", "pack")
+	packs, err := listPacks(dir)
 	if err != nil {
 		return nil, err
 	}
 	for _, pack := range packs {
-		idx := filepath.Join(s.path, "objects", "pack", "pack-"+pack.String()+".idx")
+		idx := filepath.Join(dir, pack+".idx")
 		hashes, err := searchIdx(idx, prefix)
 		if errors.Is(err, errIdxVersion) {
 			return s.hashesWithPrefixSlow(prefix)
