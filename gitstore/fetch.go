@@ -21,11 +21,13 @@ import (
 // moved tags and force-pushed branches followed, deleted ones removed. The
 // first Fetch of a new clone is the initial (full, never shallow) clone.
 //
-// It first lists the remote's refs without locking out readers and returns
-// at once when they match the clone's; only when something changed does it
-// fetch under the write lock. Errors: EUNAVAILABLE when the remote cannot be
-// reached or refuses the credentials (the clone keeps what it had),
-// ETIMEOUT when ctx expires.
+// It first lists the remote's refs and returns at once when they match the
+// clone's; only when something changed does it fetch. Neither the listing
+// nor the transfer holds the Store's lock: readers wait only while the
+// result is published (pack indexes reloaded, refs moved, and now and then
+// a repack). Errors: EUNAVAILABLE when the remote cannot be reached or
+// refuses the credentials (the clone keeps what it had), ETIMEOUT when ctx
+// expires.
 func (s *Store) Fetch(ctx context.Context) error {
 	select {
 	case s.fetching <- struct{}{}:
@@ -48,7 +50,7 @@ func (s *Store) Fetch(ctx context.Context) error {
 	}
 	if sameRefs(local, remote) {
 		s.log.Debug("git fetch: up to date", "elapsed", time.Since(start))
-	} else if err := s.fetchLocked(ctx, start, len(local) == 0, len(remote)); err != nil {
+	} else if err := s.fetchAll(ctx, start, len(local) == 0, len(remote)); err != nil {
 		return err
 	}
 	if s.salvageFrom != "" {
@@ -57,41 +59,54 @@ func (s *Store) Fetch(ctx context.Context) error {
 	return nil
 }
 
-// fetchLocked fetches from the remote under the write lock, and repacks if
-// the clone has too many packs. Called holding s.fetching.
-func (s *Store) fetchLocked(ctx context.Context, start time.Time, initial bool, nrefs int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed
-	}
-	err := s.repo.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: git.DefaultRemoteName,
-		RemoteURL:  s.url,
-		RefSpecs:   refSpecs,
-		Auth:       s.auth,
-		Tags:       git.NoTags, // the refs/tags/* refspec brings them all
-		Prune:      true,
-	})
-	switch {
-	case err == nil:
-	case errors.Is(err, git.NoErrAlreadyUpToDate):
-		err = nil
-	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+// fetchAll fetches every branch and tag from the remote without the lock
+// (transfer.go), then, under the write lock, moves the clone's branches and
+// tags to where the fetch left them, deleting those the remote deleted, and
+// repacks if the clone has too many packs. Called holding s.fetching.
+func (s *Store) fetchAll(ctx context.Context, start time.Time, initial bool, nrefs int) error {
+	refs, err := s.transfer(ctx, refSpecs, true)
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		s.log.Warn("git fetch: the remote has no branches or tags; keeping the clone as it is")
-		err = nil
+		return nil
 	}
 	if err != nil {
-		s.cleanTemp()
-		if werr := warm(s.st); werr != nil {
-			s.log.Error("git fetch: reload pack indexes", "err", werr)
-		}
 		if ctx.Err() == nil {
 			// Most likely the remote, but a damaged pack fails a fetch
 			// too (go-git reads the clone's commits and indexes).
 			s.suspect.Store(true)
 		}
 		return s.fetchError(ctx, err)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	if err := s.publish(); err != nil {
+		return internal("fetch origin: reload pack indexes", err)
+	}
+	current, err := listRefs(s.st)
+	if err != nil {
+		return internal("fetch origin: read refs", err)
+	}
+	for _, ref := range current {
+		if _, ok := refs[ref.Name()]; !ok {
+			if err := s.st.RemoveReference(ref.Name()); err != nil {
+				return internal("fetch origin: remove "+ref.Name().String(), err)
+			}
+		}
+	}
+	for name, ref := range refs {
+		if !servedRef(name) {
+			continue
+		}
+		if old, err := s.st.Reference(name); err == nil && old.Hash() == ref.Hash() {
+			continue
+		}
+		if err := s.st.SetReference(ref); err != nil {
+			return internal("fetch origin: move "+name.String(), err)
+		}
 	}
 	s.maybeRepack()
 	if err := warm(s.st); err != nil {

@@ -2,6 +2,7 @@ package gitstore
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -83,103 +84,136 @@ func within(t *testing.T, what string, f, unblock func()) {
 	}
 }
 
-// TestFetchRefHoldsNoLockDuringTransfer fetches a ref from an HTTP remote
-// that lists its refs and then never sends the pack: readers must not wait
-// for it, and cancelling its context must end it.
-func TestFetchRefHoldsNoLockDuringTransfer(t *testing.T) {
+// TestTransfersHoldNoLock fetches from an HTTP remote that lists its refs
+// and then never sends the pack: readers must not wait for the fetch (nor
+// for a FetchRef), the other kind of fetch waits for it but honours its
+// context, and cancelling its context ends it.
+func TestTransfersHoldNoLock(t *testing.T) {
 	t.Parallel()
-	r := gittest.New(t)
-	r.Write("prompts/a.prompt", "1")
-	c1 := r.Commit("c1")
-	r.Git("checkout", "-q", "-b", "pr")
-	r.Write("prompts/a.prompt", "from the pull request")
-	pr := r.Commit("pr")
-	r.Git("checkout", "-q", "main")
-	r.DeleteBranch("pr")
-	r.Git("update-ref", "refs/pull/1/head", pr)
-	hold := &holdPacks{release: make(chan struct{})}
-	url := r.Serve(hold.wrap)
-	t.Cleanup(func() { close(hold.release) }) // before the server closes
-	s := openStore(t, url)
-	fetch(t, s)
-
-	arrived := hold.arm()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	type result struct {
-		sha string
-		err error
+	type ops struct {
+		run, other func(context.Context) error
+		after      func(t *testing.T) // checks what the transfer brought
 	}
-	done := make(chan result, 1)
-	go func() {
-		sha, err := s.FetchRef(ctx, "refs/pull/1/head")
-		done <- result{sha, err}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-arrived:
-	case res := <-done:
-		t.Fatalf("FetchRef = %q, %v before asking for the pack", res.sha, res.err)
-	case <-time.After(prompt):
-		t.Fatal("FetchRef did not ask for the pack")
+	for name, setup := range map[string]func(t *testing.T, r *gittest.Repo, s *Store) ops{
+		"FetchRef": func(t *testing.T, r *gittest.Repo, s *Store) ops {
+			r.Git("checkout", "-q", "-b", "pr")
+			r.Write("prompts/a.prompt", "from the pull request")
+			pr := r.Commit("pr")
+			r.Git("checkout", "-q", "main")
+			r.DeleteBranch("pr")
+			r.Git("update-ref", "refs/pull/1/head", pr)
+			fetchRef := func(ctx context.Context) error {
+				got, err := s.FetchRef(ctx, "refs/pull/1/head")
+				if err == nil && got != pr {
+					err = fmt.Errorf("FetchRef = %s, want %s", got, pr)
+				}
+				return err
+			}
+			return ops{run: fetchRef, other: s.Fetch, after: func(t *testing.T) {
+				if data, err := s.ReadFile(context.Background(), pr, "prompts/a.prompt"); err != nil || string(data) != "from the pull request" {
+					t.Errorf("ReadFile(pr) = %q, %v", data, err)
+				}
+			}}
+		},
+		"Fetch": func(t *testing.T, r *gittest.Repo, s *Store) ops {
+			r.Write("prompts/a.prompt", "2")
+			c2 := r.Commit("c2")
+			r.Git("update-ref", "refs/pull/1/head", c2)
+			fetchRef := func(ctx context.Context) error {
+				_, err := s.FetchRef(ctx, "refs/pull/1/head")
+				return err
+			}
+			return ops{run: s.Fetch, other: fetchRef, after: func(t *testing.T) {
+				if got := refs(t, s)["refs/heads/main"]; got != c2 {
+					t.Errorf("main = %s, want %s", got, c2)
+				}
+			}}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := gittest.New(t)
+			r.Write("prompts/a.prompt", "1")
+			c1 := r.Commit("c1")
+			hold := &holdPacks{release: make(chan struct{})}
+			url := r.Serve(hold.wrap)
+			t.Cleanup(func() { close(hold.release) }) // before the server closes
+			s := openStore(t, url)
+			fetch(t, s)
+			op := setup(t, r, s)
+
+			arrived := hold.arm()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- op.run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+			select {
+			case <-arrived:
+			case err := <-done:
+				t.Fatalf("%s = %v before asking for the pack", name, err)
+			case <-time.After(prompt):
+				t.Fatalf("%s did not ask for the pack", name)
+			}
+
+			t.Run("reads answer while it waits for the pack", func(t *testing.T) {
+				rctx, rcancel := context.WithTimeout(context.Background(), prompt)
+				defer rcancel()
+				within(t, "reads", func() {
+					if got, err := s.Refs(rctx); err != nil || got["refs/heads/main"] != c1 {
+						t.Errorf("Refs = %v, %v; want main at %s", got, err, c1)
+					}
+					if data, err := s.ReadFile(rctx, c1, "prompts/a.prompt"); err != nil || string(data) != "1" {
+						t.Errorf("ReadFile = %q, %v", data, err)
+					}
+					if _, err := s.Commit(rctx, c1); err != nil {
+						t.Errorf("Commit: %v", err)
+					}
+					if _, _, err := s.FirstParents(rctx, c1, nil); err != nil {
+						t.Errorf("FirstParents: %v", err)
+					}
+					if err := s.Keep(rctx, c1); err != nil {
+						t.Errorf("Keep: %v", err)
+					}
+				}, cancel)
+			})
+
+			t.Run("the other fetch waits for it, and honours its context", func(t *testing.T) {
+				octx, ocancel := context.WithCancel(context.Background())
+				ocancel()
+				within(t, "the other fetch", func() {
+					if err := op.other(octx); registry.ErrorCode(err) != registry.ETIMEOUT {
+						t.Errorf("the other fetch = %v, want ETIMEOUT", err)
+					}
+				}, cancel)
+			})
+
+			t.Run("cancelling its context ends it with ETIMEOUT", func(t *testing.T) {
+				cancel()
+				select {
+				case err := <-done:
+					done <- err // for the cleanup
+					wantCode(t, err, registry.ETIMEOUT)
+				case <-time.After(prompt):
+					t.Fatal(name, "did not end within", prompt, "of its context's end")
+				}
+				if tmps, _ := filepath.Glob(filepath.Join(s.Path(), "objects", "pack", "tmp_*")); len(tmps) != 0 {
+					t.Errorf("left %v", tmps)
+				}
+				if got := refs(t, s)["refs/heads/main"]; got != c1 {
+					t.Errorf("main = %s, want %s still", got, c1)
+				}
+			})
+
+			t.Run("the next one succeeds", func(t *testing.T) {
+				hold.disarm()
+				if err := op.run(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				op.after(t)
+			})
+		})
 	}
-
-	t.Run("reads answer while it waits for the pack", func(t *testing.T) {
-		rctx, rcancel := context.WithTimeout(context.Background(), prompt)
-		defer rcancel()
-		within(t, "reads", func() {
-			if got, err := s.Refs(rctx); err != nil || got["refs/heads/main"] != c1 {
-				t.Errorf("Refs = %v, %v; want main at %s", got, err, c1)
-			}
-			if data, err := s.ReadFile(rctx, c1, "prompts/a.prompt"); err != nil || string(data) != "1" {
-				t.Errorf("ReadFile = %q, %v", data, err)
-			}
-			if _, err := s.Commit(rctx, c1); err != nil {
-				t.Errorf("Commit: %v", err)
-			}
-			if _, _, err := s.FirstParents(rctx, c1, nil); err != nil {
-				t.Errorf("FirstParents: %v", err)
-			}
-			if err := s.Keep(rctx, c1); err != nil {
-				t.Errorf("Keep: %v", err)
-			}
-		}, cancel)
-	})
-
-	t.Run("a Fetch meanwhile waits for it, and honours its context", func(t *testing.T) {
-		fctx, fcancel := context.WithCancel(context.Background())
-		fcancel()
-		within(t, "Fetch", func() {
-			if err := s.Fetch(fctx); registry.ErrorCode(err) != registry.ETIMEOUT {
-				t.Errorf("Fetch = %v, want ETIMEOUT", err)
-			}
-		}, cancel)
-	})
-
-	t.Run("cancelling its context ends it with ETIMEOUT", func(t *testing.T) {
-		cancel()
-		select {
-		case res := <-done:
-			done <- res // for the cleanup
-			wantCode(t, res.err, registry.ETIMEOUT)
-		case <-time.After(prompt):
-			t.Fatal("FetchRef did not end within", prompt, "of its context's end")
-		}
-		if tmps, _ := filepath.Glob(filepath.Join(s.Path(), "objects", "pack", "tmp_*")); len(tmps) != 0 {
-			t.Errorf("left %v", tmps)
-		}
-	})
-
-	t.Run("the next FetchRef gets the ref", func(t *testing.T) {
-		hold.disarm()
-		got, err := s.FetchRef(context.Background(), "refs/pull/1/head")
-		if err != nil || got != pr {
-			t.Fatalf("FetchRef = %q, %v; want %s", got, err, pr)
-		}
-		if data, err := s.ReadFile(context.Background(), pr, "prompts/a.prompt"); err != nil || string(data) != "from the pull request" {
-			t.Errorf("ReadFile(pr) = %q, %v", data, err)
-		}
-	})
 }
 
 // TestFetchRefSilentRemote fetches from a remote that accepts connections
