@@ -207,7 +207,8 @@ func (s *Store) fetchError(ctx context.Context, err error) error {
 // maybeRepack repacks the clone into one pack when it has more than
 // maxPacks (every fetch that brings objects adds one, and go-git never
 // consolidates them). A failure is logged, not returned: the clone is still
-// complete. Called under the write lock.
+// complete. Called under the write lock, holding s.fetching (a repack
+// deletes the packs a transfer may be reading).
 func (s *Store) maybeRepack() {
 	packs, err := s.st.ObjectPacks()
 	if err != nil || len(packs) <= s.maxPacks {

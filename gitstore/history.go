@@ -981,7 +981,8 @@ func loadIndex(path string) (*idxfile.MemoryIndex, error) {
 // keepPrefix holds refs that keep commits alive after the branch stopped
 // reaching them: commits that introduced prompt versions, which a force-push
 // dropped from history. Fetch's prune and refspecs never touch it, and a
-// repack keeps what any ref reaches.
+// repack keeps what any ref reaches. Only the clone has these commits: when
+// a damaged clone is replaced, they are salvaged from it (salvage.go).
 const keepPrefix = "refs/promptreg/keep/"
 
 // Keep makes sure commit sha stays in the clone although no branch or tag

@@ -97,17 +97,20 @@ type Options struct {
 // go-git. It implements registry.Source and is safe for concurrent use.
 type Store struct {
 	// mu guards every use of repo and st, which go-git does not make safe
-	// for concurrent use: reads hold it shared; Fetch, repacking (and, to
-	// come, commits and ref moves made on behalf of the API, and pushes)
-	// exclusively. Whatever holds it exclusively calls warm(st) before
-	// releasing it.
+	// for concurrent use: reads hold it shared; publishing what a transfer
+	// fetched (transfer.go), Keep, repacking, replacing a damaged clone
+	// (and, to come, commits and ref moves made on behalf of the API, and
+	// pushes) hold it exclusively, briefly: no network I/O happens under
+	// it. Whatever holds it exclusively calls warm(st) before releasing it.
 	mu     sync.RWMutex
 	repo   *git.Repository
 	st     *filesystem.Storage
 	closed bool
 
-	// fetching serializes Fetch (a one-slot semaphore, so a waiting Fetch
-	// still honours its context). It also guards the fields below it.
+	// fetching serializes the transfers into the clone, Fetch's and
+	// FetchRef's, and with them repacks and the removal of temporary
+	// packs (a one-slot semaphore, so a waiting fetch still honours its
+	// context). Readers never take it. It also guards the fields below.
 	fetching chan struct{}
 	// salvageFrom is the set-aside clone whose kept commits the next
 	// successful Fetch salvages (salvage.go); "" when there is none.
@@ -372,11 +375,12 @@ func newStorage(path string, cacheBytes int) *filesystem.Storage {
 // warm makes go-git load what it otherwise loads lazily, and racily, on the
 // first read: the pack indexes (ObjectStorage.requireIndex fills a map
 // in place) and the check for an incoming-objects directory. It must run
-// under the write lock after anything that changes the set of packs (Open,
-// Fetch, repack; and any future write), so that readers sharing the read
-// lock only ever read go-git's state: without it, -race reports races
-// between readers after a repack, and a reader can see a half-filled index
-// ("object not found").
+// under the write lock after anything that changes the set of packs st
+// knows (Open, a repack, publishing a transfer, which calls st.Reindex
+// first; and any future write), so that readers sharing the read lock only
+// ever read go-git's state: without it, -race reports races between readers
+// after a repack, and a reader can see a half-filled index ("object not
+// found").
 func warm(st *filesystem.Storage) error {
 	err := st.HasEncodedObject(plumbing.ZeroHash)
 	if err != nil && !errors.Is(err, plumbing.ErrObjectNotFound) {
