@@ -146,6 +146,13 @@ func (r *Repo) Serve(wrap func(http.Handler) http.Handler) string {
 	if err != nil {
 		MissingTool(r.t, "git", err)
 	}
+	execPath, err := Run(r.dir, r.date(), "", "--exec-path")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(execPath, "git-http-backend"))
+	}
+	if err != nil {
+		MissingTool(r.t, "git http-backend", err)
+	}
 	var h http.Handler = &cgi.Handler{
 		Path: git,
 		Args: []string{"http-backend"},
