@@ -25,9 +25,16 @@ import (
 // clone's; only when something changed does it fetch. Neither the listing
 // nor the transfer holds the Store's lock: readers wait only while the
 // result is published (pack indexes reloaded, refs moved, and now and then
-// a repack). Errors: EUNAVAILABLE when the remote cannot be reached or
-// refuses the credentials (the clone keeps what it had), ETIMEOUT when ctx
-// expires.
+// a repack).
+//
+// When a read or a fetch failed since the last Fetch, it first checks the
+// clone's packs, and replaces a damaged clone with a new one it fills at
+// once (repair.go); after the first successful fetch into a replaced clone
+// it salvages the kept commits of the old one (salvage.go).
+//
+// Errors: EUNAVAILABLE when the remote cannot be reached or refuses the
+// credentials (the clone keeps what it had), ETIMEOUT when ctx expires,
+// EINTERNAL when a damaged clone cannot be replaced.
 func (s *Store) Fetch(ctx context.Context) error {
 	select {
 	case s.fetching <- struct{}{}:
