@@ -21,11 +21,20 @@ import (
 // moved tags and force-pushed branches followed, deleted ones removed. The
 // first Fetch of a new clone is the initial (full, never shallow) clone.
 //
-// It first lists the remote's refs without locking out readers and returns
-// at once when they match the clone's; only when something changed does it
-// fetch under the write lock. Errors: EUNAVAILABLE when the remote cannot be
-// reached or refuses the credentials (the clone keeps what it had),
-// ETIMEOUT when ctx expires.
+// It first lists the remote's refs and returns at once when they match the
+// clone's; only when something changed does it fetch. Neither the listing
+// nor the transfer holds the Store's lock: readers wait only while the
+// result is published (pack indexes reloaded, refs moved, and now and then
+// a repack).
+//
+// When a read or a fetch failed since the last Fetch, it first checks the
+// clone's packs, and replaces a damaged clone with a new one it fills at
+// once (repair.go); after the first successful fetch into a replaced clone
+// it salvages the kept commits of the old one (salvage.go).
+//
+// Errors: EUNAVAILABLE when the remote cannot be reached or refuses the
+// credentials (the clone keeps what it had), ETIMEOUT when ctx expires,
+// EINTERNAL when a damaged clone cannot be replaced.
 func (s *Store) Fetch(ctx context.Context) error {
 	select {
 	case s.fetching <- struct{}{}:
@@ -34,6 +43,9 @@ func (s *Store) Fetch(ctx context.Context) error {
 		return ctxErr(ctx, "fetch origin")
 	}
 	start := time.Now()
+	if err := s.checkClone(); err != nil {
+		return err
+	}
 
 	local, err := s.localRefs()
 	if err != nil {
@@ -45,7 +57,32 @@ func (s *Store) Fetch(ctx context.Context) error {
 	}
 	if sameRefs(local, remote) {
 		s.log.Debug("git fetch: up to date", "elapsed", time.Since(start))
+	} else if err := s.fetchAll(ctx, start, len(local) == 0, len(remote)); err != nil {
+		return err
+	}
+	if s.salvageFrom != "" {
+		s.salvageKept(ctx)
+	}
+	return nil
+}
+
+// fetchAll fetches every branch and tag from the remote without the lock
+// (transfer.go), then, under the write lock, moves the clone's branches and
+// tags to where the fetch left them, deleting those the remote deleted, and
+// repacks if the clone has too many packs. Called holding s.fetching.
+func (s *Store) fetchAll(ctx context.Context, start time.Time, initial bool, nrefs int) error {
+	refs, err := s.transfer(ctx, refSpecs, true)
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		s.log.Warn("git fetch: the remote has no branches or tags; keeping the clone as it is")
 		return nil
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			// Most likely the remote, but a damaged pack fails a fetch
+			// too (go-git reads the clone's commits and indexes).
+			s.suspect.Store(true)
+		}
+		return s.fetchError(ctx, err)
 	}
 
 	s.mu.Lock()
@@ -53,37 +90,39 @@ func (s *Store) Fetch(ctx context.Context) error {
 	if s.closed {
 		return errClosed
 	}
-	err = s.repo.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: git.DefaultRemoteName,
-		RemoteURL:  s.url,
-		RefSpecs:   refSpecs,
-		Auth:       s.auth,
-		Tags:       git.NoTags, // the refs/tags/* refspec brings them all
-		Prune:      true,
-	})
-	switch {
-	case err == nil:
-	case errors.Is(err, git.NoErrAlreadyUpToDate):
-		err = nil
-	case errors.Is(err, transport.ErrEmptyRemoteRepository):
-		s.log.Warn("git fetch: the remote has no branches or tags; keeping the clone as it is")
-		err = nil
+	if err := s.publish(); err != nil {
+		return internal("fetch origin: reload pack indexes", err)
 	}
+	current, err := listRefs(s.st)
 	if err != nil {
-		s.cleanTemp()
-		if werr := warm(s.st); werr != nil {
-			s.log.Error("git fetch: reload pack indexes", "err", werr)
+		return internal("fetch origin: read refs", err)
+	}
+	for _, ref := range current {
+		if _, ok := refs[ref.Name()]; !ok {
+			if err := s.st.RemoveReference(ref.Name()); err != nil {
+				return internal("fetch origin: remove "+ref.Name().String(), err)
+			}
 		}
-		return s.fetchError(ctx, err)
+	}
+	for name, ref := range refs {
+		if !servedRef(name) {
+			continue
+		}
+		if old, err := s.st.Reference(name); err == nil && old.Hash() == ref.Hash() {
+			continue
+		}
+		if err := s.st.SetReference(ref); err != nil {
+			return internal("fetch origin: move "+name.String(), err)
+		}
 	}
 	s.maybeRepack()
 	if err := warm(s.st); err != nil {
 		return internal("fetch origin: reload pack indexes", err)
 	}
-	if len(local) == 0 {
-		s.log.Info("git clone fetched", "refs", len(remote), "elapsed", time.Since(start))
+	if initial {
+		s.log.Info("git clone fetched", "refs", nrefs, "elapsed", time.Since(start))
 	} else {
-		s.log.Debug("git fetch: updated", "refs", len(remote), "elapsed", time.Since(start))
+		s.log.Debug("git fetch: updated", "refs", nrefs, "elapsed", time.Since(start))
 	}
 	return nil
 }
@@ -175,7 +214,8 @@ func (s *Store) fetchError(ctx context.Context, err error) error {
 // maybeRepack repacks the clone into one pack when it has more than
 // maxPacks (every fetch that brings objects adds one, and go-git never
 // consolidates them). A failure is logged, not returned: the clone is still
-// complete. Called under the write lock.
+// complete. Called under the write lock, holding s.fetching (a repack
+// deletes the packs a transfer may be reading).
 func (s *Store) maybeRepack() {
 	packs, err := s.st.ObjectPacks()
 	if err != nil || len(packs) <= s.maxPacks {
@@ -195,8 +235,8 @@ func (s *Store) maybeRepack() {
 }
 
 // cleanTemp removes the temporary pack files an interrupted fetch or repack
-// leaves (go-git does not remove them on error). Called under the write
-// lock.
+// leaves (go-git does not remove them on error). Called holding s.fetching
+// (so no other transfer is writing one); readers never look at them.
 func (s *Store) cleanTemp() {
 	tmps, _ := filepath.Glob(filepath.Join(s.path, "objects", "pack", "tmp_*"))
 	for _, p := range tmps {

@@ -54,7 +54,8 @@ const ctxEvery = 1000
 // lock. Errors: EINVALID for a malformed sha, ENOTFOUND when head is not a
 // commit of the clone, EINTERNAL when a parent is missing (a broken clone),
 // ETIMEOUT when ctx expires.
-func (s *Store) FirstParents(ctx context.Context, head string, stop func(sha string) bool) ([]string, string, error) {
+func (s *Store) FirstParents(ctx context.Context, head string, stop func(sha string) bool) (_ []string, _ string, err error) {
+	defer s.noteErr(&err)
 	h, err := parseSHA("walk history", head)
 	if err != nil {
 		return nil, "", err
@@ -110,9 +111,9 @@ func (s *Store) FirstParents(ctx context.Context, head string, stop func(sha str
 // headers, never their content. Errors: EINVALID for a malformed sha or dir,
 // ENOTFOUND when from or to is not a commit of the clone, ETIMEOUT when ctx
 // expires.
-func (s *Store) Diff(ctx context.Context, from, to, dir string) ([]registry.Change, error) {
+func (s *Store) Diff(ctx context.Context, from, to, dir string) (_ []registry.Change, err error) {
+	defer s.noteErr(&err)
 	var fromH, toH plumbing.Hash
-	var err error
 	if from != "" {
 		if fromH, err = parseSHA("diff", from); err != nil {
 			return nil, err
@@ -164,7 +165,8 @@ func (s *Store) Diff(ctx context.Context, from, to, dir string) ([]registry.Chan
 // as refs/tags/production) points at, with the time in UTC; nil when ref is
 // a lightweight tag, a branch, or does not exist (it may just have been
 // deleted). Errors: EINVALID for a malformed ref name.
-func (s *Store) Tagger(ctx context.Context, ref string) (*registry.Signature, error) {
+func (s *Store) Tagger(ctx context.Context, ref string) (_ *registry.Signature, err error) {
+	defer s.noteErr(&err)
 	name, err := parseRefName("read tagger", ref)
 	if err != nil {
 		return nil, err
@@ -207,16 +209,24 @@ func (s *Store) Tagger(ctx context.Context, ref string) (*registry.Signature, er
 // points at (an annotated tag peeled). Errors: EINVALID for a malformed ref
 // name (it must be a full name under refs/ and may not be a pattern),
 // ENOTFOUND when the remote has no such ref or it is not a commit,
-// EUNAVAILABLE when the remote cannot be reached, ETIMEOUT when ctx expires.
+// EUNAVAILABLE when the remote cannot be reached, ETIMEOUT when ctx expires
+// (whether it was waiting for the remote or for another fetch).
 //
-// It lists the remote's refs first without the lock, so a missing ref costs
-// readers nothing; the fetch itself runs under the write lock.
+// It lists the remote's refs first, so a missing ref costs readers
+// nothing. The fetch itself waits for any other fetch to end (one transfer
+// into the clone at a time) and runs without the Store's lock (transfer.go):
+// readers are kept waiting only while the result is published, never while
+// the remote is slow.
 func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
 	name, err := parseRefName("fetch ref", ref)
 	if err != nil {
 		return "", err
 	}
 	op := "fetch " + ref
+	spec := config.RefSpec("+" + ref + ":" + ref)
+	if err := spec.Validate(); err != nil {
+		return "", &registry.Error{Code: registry.EINVALID, Message: fmt.Sprintf("%s: invalid ref name", op), Err: err}
+	}
 
 	remote, err := s.remoteRef(ctx, name)
 	if err != nil {
@@ -226,45 +236,41 @@ func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
 		return sha, err
 	}
 
+	select {
+	case s.fetching <- struct{}{}:
+		defer func() { <-s.fetching }()
+	case <-ctx.Done():
+		return "", ctxErr(ctx, op)
+	}
+	refs, err := s.transfer(ctx, []config.RefSpec{spec}, false)
+	if errors.Is(err, git.NoMatchingRefSpecError{}) {
+		// Deleted between the listing and the fetch.
+		return "", notFound("%s: the remote has no such ref", op)
+	}
+	if err != nil {
+		return "", s.fetchError(ctx, err)
+	}
+	fetched, err := refs.Reference(name)
+	if err != nil {
+		return "", internal(op+": read the fetched ref", err)
+	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return "", errClosed
 	}
-	spec := config.RefSpec("+" + ref + ":" + ref)
-	if err := spec.Validate(); err != nil {
-		return "", &registry.Error{Code: registry.EINVALID, Message: fmt.Sprintf("%s: invalid ref name", op), Err: err}
+	if err := s.publish(); err != nil {
+		return "", internal(op+": reload pack indexes", err)
 	}
-	err = s.repo.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: git.DefaultRemoteName,
-		RemoteURL:  s.url,
-		RefSpecs:   []config.RefSpec{spec},
-		Auth:       s.auth,
-		Tags:       git.NoTags,
-	})
-	if errors.Is(err, git.NoErrAlreadyUpToDate) {
-		err = nil
-	}
-	if err != nil {
-		s.cleanTemp()
-		if werr := warm(s.st); werr != nil {
-			s.log.Error("git fetch ref: reload pack indexes", "ref", ref, "err", werr)
-		}
-		if errors.Is(err, git.NoMatchingRefSpecError{}) {
-			// Deleted between the listing and the fetch.
-			return "", notFound("%s: the remote has no such ref", op)
-		}
-		return "", s.fetchError(ctx, err)
+	if err := s.st.SetReference(plumbing.NewHashReference(name, fetched.Hash())); err != nil {
+		return "", internal(op+": move the ref", err)
 	}
 	s.maybeRepack()
 	if err := warm(s.st); err != nil {
 		return "", internal(op+": reload pack indexes", err)
 	}
-	r, err := s.st.Reference(name)
-	if err != nil {
-		return "", internal(op+": read the fetched ref", err)
-	}
-	h, err := s.peel(r.Hash())
+	h, err := s.peel(fetched.Hash())
 	if errors.Is(err, errNotCommit) {
 		return "", notFound("%s: not a commit", op)
 	}
@@ -975,7 +981,8 @@ func loadIndex(path string) (*idxfile.MemoryIndex, error) {
 // keepPrefix holds refs that keep commits alive after the branch stopped
 // reaching them: commits that introduced prompt versions, which a force-push
 // dropped from history. Fetch's prune and refspecs never touch it, and a
-// repack keeps what any ref reaches.
+// repack keeps what any ref reaches. Only the clone has these commits: when
+// a damaged clone is replaced, they are salvaged from it (salvage.go).
 const keepPrefix = "refs/promptreg/keep/"
 
 // Keep makes sure commit sha stays in the clone although no branch or tag

@@ -36,7 +36,8 @@ func (s *Store) rlock(ctx context.Context, op string) error {
 // sha of the commit they point at; annotated tags are peeled to their
 // commit, and tags of anything but a commit (and refs to objects the clone
 // lacks) are left out.
-func (s *Store) Refs(ctx context.Context) (map[string]string, error) {
+func (s *Store) Refs(ctx context.Context) (_ map[string]string, err error) {
+	defer s.noteErr(&err)
 	if err := s.rlock(ctx, "read refs"); err != nil {
 		return nil, err
 	}
@@ -53,6 +54,7 @@ func (s *Store) Refs(ctx context.Context) (map[string]string, error) {
 		}
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
 			s.log.Warn("git ref points to a missing object; skipped", "ref", ref.Name(), "object", ref.Hash())
+			s.suspect.Store(true)
 			continue
 		}
 		if err != nil {
@@ -91,7 +93,8 @@ func (s *Store) peel(h plumbing.Hash) (plumbing.Hash, error) {
 // Commit returns the commit with the full sha: its author's name, email and
 // date, and its message. Errors: EINVALID when sha is not a full sha,
 // ENOTFOUND when the clone has no such commit.
-func (s *Store) Commit(ctx context.Context, sha string) (registry.Commit, error) {
+func (s *Store) Commit(ctx context.Context, sha string) (_ registry.Commit, err error) {
+	defer s.noteErr(&err)
 	h, err := parseSHA("read commit", sha)
 	if err != nil {
 		return registry.Commit{}, err
@@ -119,7 +122,8 @@ func (s *Store) Commit(ctx context.Context, sha string) (registry.Commit, error)
 // file, lists nothing. It reads only tree objects and the object sizes, not
 // the files' content. Errors: EINVALID for a malformed sha or dir, ENOTFOUND
 // when the clone has no such commit.
-func (s *Store) ListFiles(ctx context.Context, sha, dir string) ([]registry.FileRef, error) {
+func (s *Store) ListFiles(ctx context.Context, sha, dir string) (_ []registry.FileRef, err error) {
+	defer s.noteErr(&err)
 	h, err := parseSHA("list files", sha)
 	if err != nil {
 		return nil, err
@@ -143,7 +147,7 @@ func (s *Store) ListFiles(ctx context.Context, sha, dir string) ([]registry.File
 			return []registry.FileRef{}, nil
 		}
 		if tree, err = object.GetTree(s.st, e.Hash); err != nil {
-			return nil, readError("list files at "+sha, err)
+			return nil, readError("list files at "+sha, lacks("tree", e.Hash, err))
 		}
 	}
 	files := []registry.FileRef{}
@@ -170,7 +174,7 @@ func (s *Store) walk(ctx context.Context, or *objectReader, tree *object.Tree, d
 		case e.Mode == filemode.Dir:
 			sub, err := object.GetTree(s.st, e.Hash)
 			if err != nil {
-				return err
+				return lacks("tree", e.Hash, err)
 			}
 			if err := s.walk(ctx, or, sub, p, files); err != nil {
 				return err
@@ -178,7 +182,7 @@ func (s *Store) walk(ctx context.Context, or *objectReader, tree *object.Tree, d
 		case isFile(e.Mode):
 			size, err := or.size(e.Hash) // from the pack header: no inflating
 			if err != nil {
-				return fmt.Errorf("size of %s: %w", p, err)
+				return fmt.Errorf("size of %s: %w", p, lacks("blob", e.Hash, err))
 			}
 			*files = append(*files, registry.FileRef{Path: p, Blob: e.Hash.String(), Size: size})
 		}
@@ -190,7 +194,8 @@ func (s *Store) walk(ctx context.Context, or *objectReader, tree *object.Tree, d
 // path in commit sha. Errors: EINVALID for a malformed sha or path,
 // ENOTFOUND when the commit or the file does not exist (or the path is a
 // directory, symlink or submodule), ETOOLARGE for a file over MaxFileBytes.
-func (s *Store) ReadFile(ctx context.Context, sha, p string) ([]byte, error) {
+func (s *Store) ReadFile(ctx context.Context, sha, p string) (_ []byte, err error) {
+	defer s.noteErr(&err)
 	h, err := parseSHA("read file", sha)
 	if err != nil {
 		return nil, err
@@ -215,7 +220,11 @@ func (s *Store) ReadFile(ctx context.Context, sha, p string) ([]byte, error) {
 		}
 		if i == len(segs)-1 {
 			if isFile(e.Mode) {
-				return s.readBlob(e.Hash, p)
+				data, err := s.readBlob(e.Hash, p)
+				if registry.ErrorCode(err) == registry.ENOTFOUND {
+					err = internal(fmt.Sprintf("read file %s at %s: the clone lacks blob %s", p, sha, e.Hash), err)
+				}
+				return data, err
 			}
 			break
 		}
@@ -223,7 +232,7 @@ func (s *Store) ReadFile(ctx context.Context, sha, p string) ([]byte, error) {
 			break
 		}
 		if tree, err = object.GetTree(s.st, e.Hash); err != nil {
-			return nil, readError("read file "+p, err)
+			return nil, readError("read file "+p, lacks("tree", e.Hash, err))
 		}
 	}
 	return nil, notFound("read file %s at %s: not found", p, sha)
@@ -232,7 +241,8 @@ func (s *Store) ReadFile(ctx context.Context, sha, p string) ([]byte, error) {
 // ReadBlob returns the content of the blob with the full sha blob. Errors:
 // EINVALID for a malformed sha, ENOTFOUND when the clone has no such blob,
 // ETOOLARGE for a blob over MaxFileBytes.
-func (s *Store) ReadBlob(ctx context.Context, blob string) ([]byte, error) {
+func (s *Store) ReadBlob(ctx context.Context, blob string) (_ []byte, err error) {
+	defer s.noteErr(&err)
 	h, err := parseSHA("read blob", blob)
 	if err != nil {
 		return nil, err
@@ -270,7 +280,19 @@ func (s *Store) commitTree(h plumbing.Hash) (*object.Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	return object.GetTree(s.st, c.TreeHash)
+	t, err := object.GetTree(s.st, c.TreeHash)
+	return t, lacks("tree", c.TreeHash, err)
+}
+
+// lacks turns the ErrObjectNotFound of an object that another object of the
+// clone points to into an internal error: the clone is damaged, the caller
+// did not ask for something that does not exist. Other errors pass as they
+// are.
+func lacks(what string, h plumbing.Hash, err error) error {
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return internal(fmt.Sprintf("the clone lacks %s %s", what, h), err)
+	}
+	return err
 }
 
 // findEntry returns the entry of tree named name, or nil. Tree entries are

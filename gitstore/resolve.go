@@ -29,7 +29,8 @@ import (
 // HashesWithPrefix walks every entry of every index: 0.9 ms for 15,000
 // objects, linear in the repository's size), plus one directory listing for
 // loose objects.
-func (s *Store) ResolveCommit(ctx context.Context, prefix string) (string, error) {
+func (s *Store) ResolveCommit(ctx context.Context, prefix string) (_ string, err error) {
+	defer s.noteErr(&err)
 	prefix = strings.ToLower(prefix)
 	if len(prefix) < 4 || len(prefix) > 40 || !isHex(prefix) {
 		return "", registry.Errorf(registry.EINVALID, "resolve commit: %q is not a commit sha (4 to 40 hex digits)", prefix)
@@ -80,12 +81,17 @@ func (s *Store) hashesWithPrefix(prefix string) ([]plumbing.Hash, error) {
 			out = append(out, h)
 		}
 	}
-	packs, err := s.st.ObjectPacks()
+	// Not go-git's ObjectPacks: it lstats every file it lists, and when a
+	// fetch renames its temporary pack meanwhile (transfers run beside
+	// readers), it takes the ENOENT for "no pack directory" and returns no
+	// packs at all.
+	dir := filepath.Join(s.path, "objects", "pack")
+	packs, err := listPacks(dir)
 	if err != nil {
 		return nil, err
 	}
 	for _, pack := range packs {
-		idx := filepath.Join(s.path, "objects", "pack", "pack-"+pack.String()+".idx")
+		idx := filepath.Join(dir, pack+".idx")
 		hashes, err := searchIdx(idx, prefix)
 		if errors.Is(err, errIdxVersion) {
 			return s.hashesWithPrefixSlow(prefix)

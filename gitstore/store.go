@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
@@ -96,18 +97,34 @@ type Options struct {
 // go-git. It implements registry.Source and is safe for concurrent use.
 type Store struct {
 	// mu guards every use of repo and st, which go-git does not make safe
-	// for concurrent use: reads hold it shared; Fetch, repacking (and, to
-	// come, commits and ref moves made on behalf of the API, and pushes)
-	// exclusively. Whatever holds it exclusively calls warm(st) before
-	// releasing it.
+	// for concurrent use: reads hold it shared; publishing what a transfer
+	// fetched (transfer.go), Keep, repacking, replacing a damaged clone
+	// (and, to come, commits and ref moves made on behalf of the API, and
+	// pushes) hold it exclusively, briefly: no network I/O happens under
+	// it. Whatever holds it exclusively calls warm(st) before releasing it.
 	mu     sync.RWMutex
 	repo   *git.Repository
 	st     *filesystem.Storage
 	closed bool
 
-	// fetching serializes Fetch (a one-slot semaphore, so a waiting Fetch
-	// still honours its context).
+	// fetching serializes the transfers into the clone, Fetch's and
+	// FetchRef's, and with them repacks and the removal of temporary
+	// packs (a one-slot semaphore, so a waiting fetch still honours its
+	// context). Readers never take it. It also guards the fields below.
 	fetching chan struct{}
+	// salvageFrom is the set-aside clone whose kept commits the next
+	// successful Fetch salvages (salvage.go); "" when there is none.
+	salvageFrom string
+	// verified holds the packs whose whole content checkClone hashed and
+	// found sound.
+	verified map[string]bool
+	// reclone, when not nil, is why checkClone found the clone damaged
+	// and then failed to replace it; the next Fetch tries again.
+	reclone error
+
+	// suspect says that a read or a fetch failed in a way a damaged clone
+	// can cause since checkClone last looked.
+	suspect atomic.Bool
 
 	path         string // the clone: Dir/repo.git
 	url          string // the remote URL fetched from (a local path made absolute)
@@ -169,6 +186,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{
 		fetching:     make(chan struct{}, 1),
+		verified:     map[string]bool{},
 		url:          url,
 		display:      redactURL(url),
 		branch:       branch,
@@ -203,19 +221,18 @@ func Open(opts Options) (*Store, error) {
 	if _, err := os.Stat(s.path); err == nil {
 		err = s.openExisting()
 		if err == nil {
+			s.findSalvage()
 			return s, nil
 		}
 		if registry.ErrorCode(err) == registry.EINVALID || errors.Is(err, fs.ErrPermission) {
 			return nil, err
 		}
-		// The clone is ours and holds nothing that is not on the remote
-		// (writes are pushed before they are acknowledged): rather than
-		// refusing to start, set it aside and start over from an empty
-		// clone, which the next Fetch fills.
-		broken := s.path + ".broken"
-		s.log.Error("git clone unusable; moving it aside and cloning again", "path", s.path, "moved_to", broken, "err", err)
-		os.RemoveAll(broken)
-		if err := os.Rename(s.path, broken); err != nil {
+		// The clone is ours. What it holds is on the remote, except the
+		// commits kept with Keep, which only it has: rather than refusing
+		// to start, set it aside and start over from an empty clone, which
+		// the next Fetch fills and then salvages the kept commits into
+		// from the set-aside one (salvage.go).
+		if err := s.setAside(err); err != nil {
 			return nil, internal("open repository: move unusable clone aside", err)
 		}
 	} else if !os.IsNotExist(err) {
@@ -234,6 +251,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.log.Info("git clone created", "path", s.path)
+	s.findSalvage()
 	return s, nil
 }
 
@@ -241,6 +259,9 @@ func Open(opts Options) (*Store, error) {
 // clone of s.url.
 func (s *Store) openExisting() error {
 	repair(s.path, s.log)
+	if err := checkPacks(s.path, false, nil); err != nil {
+		return internal("open clone: damaged pack", err)
+	}
 	// go-git's own cache serves only the few reads that do not go through
 	// the pool of open packs (history.go), which has the larger one.
 	st := newStorage(s.path, s.cacheBytes/4)
@@ -354,11 +375,12 @@ func newStorage(path string, cacheBytes int) *filesystem.Storage {
 // warm makes go-git load what it otherwise loads lazily, and racily, on the
 // first read: the pack indexes (ObjectStorage.requireIndex fills a map
 // in place) and the check for an incoming-objects directory. It must run
-// under the write lock after anything that changes the set of packs (Open,
-// Fetch, repack; and any future write), so that readers sharing the read
-// lock only ever read go-git's state: without it, -race reports races
-// between readers after a repack, and a reader can see a half-filled index
-// ("object not found").
+// under the write lock after anything that changes the set of packs st
+// knows (Open, a repack, publishing a transfer, which calls st.Reindex
+// first; and any future write), so that readers sharing the read lock only
+// ever read go-git's state: without it, -race reports races between readers
+// after a repack, and a reader can see a half-filled index ("object not
+// found").
 func warm(st *filesystem.Storage) error {
 	err := st.HasEncodedObject(plumbing.ZeroHash)
 	if err != nil && !errors.Is(err, plumbing.ErrObjectNotFound) {

@@ -6,4 +6,7 @@
 // Every git command runs with a fixed author and committer, dates that
 // advance one minute per commit from 2024-01-01 (so commit shas are the same
 // on every run), and without the user's global or system configuration.
+//
+// A test whose tool is missing (no git binary) is skipped on a developer's
+// machine but fails under CI=true: see MissingTool.
 package gittest

@@ -3,6 +3,9 @@ package gittest
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,15 +34,29 @@ type Repo struct {
 }
 
 // New creates an empty working repository on branch main in t.TempDir(). It
-// skips the test when the git binary is missing.
+// skips the test when the git binary is missing, and fails it instead under
+// CI (see MissingTool).
 func New(t testing.TB) *Repo {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git binary not found:", err)
+		MissingTool(t, "git", err)
 	}
 	r := &Repo{t: t, dir: t.TempDir()}
 	r.Git("init", "-q", "-b", "main")
 	return r
+}
+
+// MissingTool ends a test that cannot run because a tool it needs (a binary
+// such as git) is missing: it skips the test on a developer's machine, and
+// fails it when the CI environment variable is "true", because a suite that
+// passes by skipping its tests proves nothing there.
+func MissingTool(t testing.TB, tool string, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required under CI=true but is missing: %v (install it; tests that need it are not skipped on CI)", tool, err)
+		return
+	}
+	t.Skipf("%s not found, skipping (under CI=true this fails): %v", tool, err)
 }
 
 // Path returns the repository's working directory.
@@ -117,6 +134,39 @@ func (r *Repo) DeleteBranch(name string) {
 func (r *Repo) DeleteTag(name string) {
 	r.t.Helper()
 	r.Git("tag", "-d", name)
+}
+
+// Serve serves the repository over Git's smart HTTP protocol (git
+// http-backend behind net/http/cgi) on 127.0.0.1 until the test ends, and
+// returns its URL. wrap, when not nil, wraps the handler, for a test to
+// watch, hold or fail requests. Read access only.
+func (r *Repo) Serve(wrap func(http.Handler) http.Handler) string {
+	r.t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		MissingTool(r.t, "git", err)
+	}
+	execPath, err := Run(r.dir, r.date(), "", "--exec-path")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(execPath, "git-http-backend"))
+	}
+	if err != nil {
+		MissingTool(r.t, "git http-backend", err)
+	}
+	var h http.Handler = &cgi.Handler{
+		Path: git,
+		Args: []string{"http-backend"},
+		Env: append(Env(r.date()),
+			"GIT_PROJECT_ROOT="+filepath.Dir(r.dir),
+			"GIT_HTTP_EXPORT_ALL=1",
+		),
+	}
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	r.t.Cleanup(srv.Close)
+	return srv.URL + "/" + filepath.Base(r.dir)
 }
 
 // Git runs git with args in the repository and returns its trimmed standard
