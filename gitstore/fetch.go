@@ -43,7 +43,7 @@ func (s *Store) Fetch(ctx context.Context) error {
 		return ctxErr(ctx, "fetch origin")
 	}
 	start := time.Now()
-	if err := s.checkClone(); err != nil {
+	if err := s.checkClone(ctx); err != nil {
 		return err
 	}
 
@@ -71,7 +71,14 @@ func (s *Store) Fetch(ctx context.Context) error {
 // tags to where the fetch left them, deleting those the remote deleted, and
 // repacks if the clone has too many packs. Called holding s.fetching.
 func (s *Store) fetchAll(ctx context.Context, start time.Time, initial bool, nrefs int) error {
+	if err := s.acquireTransfer(ctx, "fetch origin"); err != nil {
+		return err
+	}
 	refs, err := s.transfer(ctx, refSpecs, true)
+	s.releaseTransfer()
+	if err != nil {
+		s.tryCleanTemp()
+	}
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		s.log.Warn("git fetch: the remote has no branches or tags; keeping the clone as it is")
 		return nil
@@ -115,7 +122,7 @@ func (s *Store) fetchAll(ctx context.Context, start time.Time, initial bool, nre
 			return internal("fetch origin: move "+name.String(), err)
 		}
 	}
-	s.maybeRepack()
+	s.tidy()
 	if err := warm(s.st); err != nil {
 		return internal("fetch origin: reload pack indexes", err)
 	}
@@ -214,8 +221,8 @@ func (s *Store) fetchError(ctx context.Context, err error) error {
 // maybeRepack repacks the clone into one pack when it has more than
 // maxPacks (every fetch that brings objects adds one, and go-git never
 // consolidates them). A failure is logged, not returned: the clone is still
-// complete. Called under the write lock, holding s.fetching (a repack
-// deletes the packs a transfer may be reading).
+// complete. Called under the write lock, holding every slot of
+// s.transfers (a repack deletes the packs a transfer may be reading).
 func (s *Store) maybeRepack() {
 	packs, err := s.st.ObjectPacks()
 	if err != nil || len(packs) <= s.maxPacks {
@@ -235,8 +242,9 @@ func (s *Store) maybeRepack() {
 }
 
 // cleanTemp removes the temporary pack files an interrupted fetch or repack
-// leaves (go-git does not remove them on error). Called holding s.fetching
-// (so no other transfer is writing one); readers never look at them.
+// leaves (go-git does not remove them on error). Called holding every slot
+// of s.transfers (so no transfer is writing one); readers never look at
+// them.
 func (s *Store) cleanTemp() {
 	tmps, _ := filepath.Glob(filepath.Join(s.path, "objects", "pack", "tmp_*"))
 	for _, p := range tmps {

@@ -236,13 +236,14 @@ func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
 		return sha, err
 	}
 
-	select {
-	case s.fetching <- struct{}{}:
-		defer func() { <-s.fetching }()
-	case <-ctx.Done():
-		return "", ctxErr(ctx, op)
+	if err := s.acquireTransfer(ctx, op); err != nil {
+		return "", err
 	}
 	refs, err := s.transfer(ctx, []config.RefSpec{spec}, false)
+	s.releaseTransfer()
+	if err != nil {
+		s.tryCleanTemp()
+	}
 	if errors.Is(err, git.NoMatchingRefSpecError{}) {
 		// Deleted between the listing and the fetch.
 		return "", notFound("%s: the remote has no such ref", op)
@@ -266,7 +267,6 @@ func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
 	if err := s.st.SetReference(plumbing.NewHashReference(name, fetched.Hash())); err != nil {
 		return "", internal(op+": move the ref", err)
 	}
-	s.maybeRepack()
 	if err := warm(s.st); err != nil {
 		return "", internal(op+": reload pack indexes", err)
 	}

@@ -2,6 +2,7 @@ package gitstore
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/binary"
 	"encoding/hex"
@@ -277,14 +278,21 @@ func (s *Store) noteErr(err *error) {
 // when one is damaged replaces the clone as Open does: it sets the clone
 // aside and starts over from an empty one, which the calling Fetch fills,
 // kept commits salvaged after. So damage that appears while the server runs
-// does not leave it unready until a restart. Called by Fetch holding
-// s.fetching.
-func (s *Store) checkClone() error {
+// does not leave it unready until a restart. It checks and replaces
+// holding every slot of s.transfers: a pack a transfer is writing is not
+// damage. Called by Fetch holding s.fetching.
+func (s *Store) checkClone(ctx context.Context) error {
 	why := s.reclone
+	if why == nil && !s.suspect.Swap(false) {
+		return nil
+	}
+	release, err := s.exclusive(ctx, "check clone")
+	if err != nil {
+		s.suspect.Store(true) // check at the next Fetch
+		return err
+	}
+	defer release()
 	if why == nil {
-		if !s.suspect.Swap(false) {
-			return nil
-		}
 		if why = checkPacks(s.path, true, s.verified); why == nil {
 			return nil
 		}

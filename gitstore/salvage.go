@@ -202,8 +202,14 @@ func (s *Store) salvage(ctx context.Context, from string) error {
 		write = append(write, objs...)
 		kept = append(kept, c)
 	}
-	if err := sv.write(write); err != nil {
-		s.cleanTemp()
+	// Writing packs is a transfer into the clone: it holds a slot.
+	if err := s.acquireTransfer(ctx, "salvage kept commits"); err != nil {
+		return err
+	}
+	err = sv.write(write)
+	s.releaseTransfer()
+	if err != nil {
+		s.tryCleanTemp()
 		return err
 	}
 

@@ -107,11 +107,18 @@ type Store struct {
 	st     *filesystem.Storage
 	closed bool
 
-	// fetching serializes the transfers into the clone, Fetch's and
-	// FetchRef's, and with them repacks and the removal of temporary
-	// packs (a one-slot semaphore, so a waiting fetch still honours its
-	// context). Readers never take it. It also guards the fields below.
+	// fetching serializes Fetch (a one-slot semaphore, so a waiting
+	// fetch still honours its context) and guards the fields below.
+	// Readers and FetchRef never take it.
 	fetching chan struct{}
+	// transfers has a slot for each transfer writing into the clone
+	// (Fetch's, FetchRef's, a salvage's): each holds one while it writes,
+	// so a FetchRef that hangs on its remote holds back neither Fetch nor
+	// another FetchRef. What deletes files a transfer may be reading or
+	// writing (a repack, removing temporary packs, checking and replacing
+	// a damaged clone) takes every slot; only Fetch does that, so two
+	// takers never hold part of the slots each. Readers never take it.
+	transfers chan struct{}
 	// salvageFrom is the set-aside clone whose kept commits the next
 	// successful Fetch salvages (salvage.go); "" when there is none.
 	salvageFrom string
@@ -186,6 +193,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{
 		fetching:     make(chan struct{}, 1),
+		transfers:    make(chan struct{}, maxTransfers),
 		verified:     map[string]bool{},
 		url:          url,
 		display:      redactURL(url),

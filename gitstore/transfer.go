@@ -30,9 +30,12 @@ import (
 // no ref points to, or a temporary file that cleanTemp (or the next Open)
 // removes.
 //
-// Transfers hold s.fetching, which Fetch holds too, so only one runs at a
-// time and none runs during a repack or a cleanTemp, which delete pack
-// files the second storage may be reading. Readers never take s.fetching.
+// Each transfer holds a slot of s.transfers while it writes, so several run
+// at once (Fetch's and FetchRefs'), and none runs during a repack, a
+// cleanTemp or a check of the packs, which take every slot: they delete or
+// judge pack files a transfer may be reading or writing. A transfer that
+// fails removes its temporary file unless another transfer runs, in which
+// case the next Fetch does. Readers never take s.transfers.
 
 // incoming is the clone seen through a second go-git storage whose refs
 // live in memory.
@@ -59,7 +62,7 @@ func (in *incoming) PackRefs() error              { return nil }
 
 // transfer fetches specs from the remote into the clone without the
 // Store's lock and returns the clone's refs as the fetch left them (see
-// above): the caller publishes them. Called holding s.fetching.
+// above): the caller publishes them. Called holding a slot of s.transfers.
 func (s *Store) transfer(ctx context.Context, specs []config.RefSpec, prune bool) (memory.ReferenceStorage, error) {
 	refs := memory.ReferenceStorage{}
 	if err := s.rlock(ctx, "fetch"); err != nil {
@@ -94,10 +97,91 @@ func (s *Store) transfer(ctx context.Context, specs []config.RefSpec, prune bool
 		err = nil
 	}
 	if err != nil {
-		s.cleanTemp()
 		return nil, err
 	}
 	return refs, nil
+}
+
+// maxTransfers bounds the transfers writing into the clone at once.
+const maxTransfers = 8
+
+// acquireTransfer takes a slot of s.transfers, waiting at most until ctx
+// ends; releaseTransfer gives it back.
+func (s *Store) acquireTransfer(ctx context.Context, op string) error {
+	select {
+	case s.transfers <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctxErr(ctx, op)
+	}
+}
+
+func (s *Store) releaseTransfer() { <-s.transfers }
+
+// exclusive takes every slot of s.transfers, waiting for the transfers
+// running to end, at most until ctx ends; release gives them back. Only
+// Fetch (holding s.fetching) calls it, so two callers never each hold part
+// of the slots waiting for the rest.
+func (s *Store) exclusive(ctx context.Context, op string) (release func(), err error) {
+	n := 0
+	release = func() {
+		for range n {
+			<-s.transfers
+		}
+	}
+	for n < cap(s.transfers) {
+		select {
+		case s.transfers <- struct{}{}:
+			n++
+		case <-ctx.Done():
+			release()
+			return nil, ctxErr(ctx, op)
+		}
+	}
+	return release, nil
+}
+
+// tryExclusive takes every slot of s.transfers if no transfer runs now.
+// It never waits, so anyone may call it.
+func (s *Store) tryExclusive() (release func(), ok bool) {
+	n := 0
+	release = func() {
+		for range n {
+			<-s.transfers
+		}
+	}
+	for n < cap(s.transfers) {
+		select {
+		case s.transfers <- struct{}{}:
+			n++
+		default:
+			release()
+			return nil, false
+		}
+	}
+	return release, true
+}
+
+// tryCleanTemp removes the temporary files of failed transfers if no
+// transfer runs now; else a later Fetch does.
+func (s *Store) tryCleanTemp() {
+	if release, ok := s.tryExclusive(); ok {
+		s.cleanTemp()
+		release()
+	}
+}
+
+// tidy removes the temporary files of failed transfers and repacks when
+// the clone has too many packs, if no transfer runs now (else the next
+// Fetch does). Called by Fetch under the write lock.
+func (s *Store) tidy() {
+	release, ok := s.tryExclusive()
+	if !ok {
+		return
+	}
+	defer release()
+	s.cleanTemp()
+	s.maybeRepack()
 }
 
 // publish makes the packs a transfer wrote readable through the Store's

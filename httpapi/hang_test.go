@@ -122,6 +122,7 @@ func TestUnknownRefsAgainstAHangingRemote(t *testing.T) {
 	remote.hang.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	var answered atomic.Int32
 	statuses := make([]int, lookups)
 	for i := range lookups {
 		wg.Add(1)
@@ -135,13 +136,17 @@ func TestUnknownRefsAgainstAHangingRemote(t *testing.T) {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 			statuses[i] = res.StatusCode
+			answered.Add(1)
 		}()
 	}
-	// Wait until the remote holds fetches: the lookups are in the
-	// network transfer, where the old code held the store's lock.
-	for deadline := time.Now().Add(30 * time.Second); remote.holding.Load() == 0; {
+	// Wait until the remote holds as many fetches as may run at once (the
+	// lookups are in the network transfer, where the old code held the
+	// store's lock) and every other request was answered (503: too many
+	// lookups), so that what is measured next is the hanging state alone.
+	held := int32(snapshots.DefaultRemoteLookups)
+	for deadline := time.Now().Add(30 * time.Second); remote.holding.Load() < held || answered.Load() < lookups-held; {
 		if time.Now().After(deadline) {
-			t.Fatal("no fetch reached the remote")
+			t.Fatalf("after 30 s the remote holds %d fetches and %d requests were answered; want %d and %d", remote.holding.Load(), answered.Load(), held, lookups-held)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/promptreg/promptreg/internal/gittest"
 )
 
 const (
@@ -21,7 +23,7 @@ const (
 func needGit(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git binary not found:", err)
+		gittest.MissingTool(t, "git", err)
 	}
 }
 
