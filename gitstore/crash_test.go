@@ -25,7 +25,7 @@ func bigRepo(t *testing.T) *gittest.Repo {
 }
 
 // waitTempPack waits until a fetch into the clone at path has started
-// writing a pack, and fails the test if that takes over 10 seconds.
+// writing a pack, and fails the test if that takes over 2 minutes.
 func waitTempPack(t *testing.T, path string) {
 	t.Helper()
 	// Generous: under a loaded CI machine starting the helper process and

@@ -41,7 +41,8 @@ var _ registry.HistorySource = (*Store)(nil)
 // compares the raw bytes of two trees entry by entry and descends only into
 // subtrees whose hash changed. go-git's own tools for this (Log with a
 // FileName or PathFilter, object.DiffTree) decode every sibling subtree and
-// are ~50 times slower on a long history (see LIBRARIES.md).
+// are ~50 times slower on a long history (measured on 3,000 commits: 22.9 s
+// against 0.44 s; go-git issues 137 and 811).
 
 // ctxEvery is how many commits FirstParents reads, and how many trees Diff
 // reads, between two checks of the context.

@@ -175,7 +175,7 @@ func (s *Store) salvage(ctx context.Context, from string) error {
 
 	// Objects are read from the set-aside clone, and checked and written
 	// into the clone through a second go-git storage without the lock
-	// (object writes beside readers are safe; LIBRARIES.md): only the refs,
+	// (object writes beside readers are safe, see transfer.go): only the refs,
 	// and go-git's index of the Store's storage, are changed under it.
 	src := openSalvageSource(from, s.log)
 	defer src.close()

@@ -19,8 +19,8 @@ import (
 // lock, which a waiting writer turns into a block for every new reader) for
 // that long would stall every reader. So a transfer runs through a second
 // go-git storage of the same clone, incoming: its objects are the clone's
-// (go-git writes the fetched pack beside the Store's readers, which is safe:
-// LIBRARIES.md, "Object writes beside readers"), its refs a copy in memory
+// (go-git writes the fetched pack beside the Store's readers, which was
+// measured safe: no race under -race, no failed read), its refs a copy in memory
 // of the clone's (they tell the remote what the clone has), which the fetch
 // updates. Nothing but the new pack reaches the disk until the caller
 // publishes the result under the write lock: it reloads go-git's pack
