@@ -245,6 +245,10 @@ func (r *renderer) iterate(v any) ([]any, error) {
 	return items(v)
 }
 
+// execStmt runs one tag in frame f. Scopes follow Jinja2: the bodies of
+// for (and its else), with, macro, call, filter, autoescape, block and the
+// block form of set get a child frame, so that their assignments do not
+// leak out; if does not.
 func (r *renderer) execStmt(block *nodes.ControlStructureBlock, f *frame) error {
 	switch s := block.ControlStructure.(type) {
 	case *ifStmt:
@@ -316,7 +320,7 @@ func (r *renderer) execStmt(block *nodes.ControlStructureBlock, f *frame) error 
 		}
 		saved := r.escape
 		r.escape = truthy(v)
-		err = r.execWrapper(s.body, f)
+		err = r.execWrapper(s.body, f.child())
 		r.escape = saved
 		return err
 	}
@@ -337,7 +341,7 @@ func (r *renderer) execCall(s *callStmt, f *frame) error {
 }
 
 func (r *renderer) execFilterBlock(s *filterStmt, f *frame) error {
-	body, err := r.capture(func() error { return r.execWrapper(s.body, f) })
+	body, err := r.capture(func() error { return r.execWrapper(s.body, f.child()) })
 	if err != nil {
 		return err
 	}
@@ -374,7 +378,7 @@ func (r *renderer) execSet(s *setStmt, f *frame) error {
 	var v any
 	var err error
 	if s.body != nil {
-		body, err := r.capture(func() error { return r.execWrapper(s.body, f) })
+		body, err := r.capture(func() error { return r.execWrapper(s.body, f.child()) })
 		if err != nil {
 			return err
 		}
@@ -460,7 +464,7 @@ func (r *renderer) loop(s *forStmt, seq any, f *frame, depth int) error {
 	}
 	if len(list) == 0 {
 		if s.orElse != nil {
-			return r.execWrapper(s.orElse, f)
+			return r.execWrapper(s.orElse, f.child())
 		}
 		return nil
 	}

@@ -220,6 +220,35 @@ BATCHES.append(dict(
 ))
 
 
+# Scoping: which tags keep their assignments to themselves (for and its
+# else, with, macro, call, filter, autoescape, block, block set) and which
+# do not (if).
+BATCHES.append(dict(
+    name='scope',
+    vars={"xs": [1, 2], "empty": []},
+    partials={},
+    templates=r"""
+{% set x = 1 %}{% autoescape true %}{% set x = 2 %}{{ x }}{% endautoescape %}{{ x }}
+{% autoescape false %}{% set y = 2 %}{% endautoescape %}[{{ y }}]
+{% set x = 1 %}{% autoescape true %}{{ x }}{% set x = '<' %}{{ x }}{% endautoescape %}{{ x }}
+{% set x = 1 %}{% filter upper %}{% set x = 'b' %}{{ x }}{% endfilter %}{{ x }}
+{% filter upper %}{% macro m() %}q{% endmacro %}{% endfilter %}{{ m is defined }}
+{% set x = 1 %}{% with %}{% set x = 2 %}{% endwith %}{{ x }}
+{% set x = 1 %}{% with x = 3 %}{% autoescape true %}{% set x = 4 %}{% endautoescape %}{{ x }}{% endwith %}{{ x }}
+{% set x = 1 %}{% for i in xs %}{% set x = i %}{% endfor %}{{ x }}
+{% set x = 1 %}{% for i in empty %}{% else %}{% set x = 2 %}{{ x }}{% endfor %}{{ x }}
+{% set x = 1 %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}
+{% set x = 1 %}{% autoescape false %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}{% endautoescape %}{{ x }}
+{% set x = 1 %}{% block b %}{% set x = 2 %}{{ x }}{% endblock %}{{ x }}
+{% set x = 1 %}{% set y %}{% set x = 2 %}{{ x }}{% endset %}{{ x }}{{ y }}
+{% set x = 1 %}{% macro m() %}{% set x = 2 %}{{ x }}{% endmacro %}{{ m() }}{{ x }}
+{% set x = 1 %}{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}{% set x = 2 %}{{ x }}{% endcall %}{{ x }}
+{% set ns = namespace(a=1) %}{% autoescape false %}{% set ns.a = 2 %}{% endautoescape %}{% filter upper %}{% set ns.b = 'c' %}{% endfilter %}{{ ns.a }}{{ ns.b }}
+{% autoescape true %}{% filter upper %}{% set x = 1 %}{{ x }}{% endfilter %}{{ x }}{% endautoescape %}[{{ x }}]
+""",
+))
+
+
 
 def render(env, template, variables):
     try:
