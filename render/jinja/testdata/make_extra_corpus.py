@@ -249,6 +249,64 @@ BATCHES.append(dict(
 ))
 
 
+# Filters on none and other false values: map, select, reject, selectattr
+# and rejectattr give nothing when the value is false (Jinja2 checks "if
+# value" first); the other sequence filters raise, as do indent, wordwrap
+# and truncate on values that are not strings.
+BATCHES.append(dict(
+    name='none',
+    vars={"none": None, "xs": [3, 1, 2], "users": [{"name": "al"}], "zero": 0, "no": False},
+    partials={},
+    templates=r"""
+{{ none|map("upper")|list }}|{{ none|map(attribute="name")|list }}|{{ none|map("nosuch")|list }}|{{ none|map|list }}
+{{ none|select|list }}|{{ none|select("odd")|list }}|{{ none|reject("odd")|list }}|{{ none|select("nosuch")|list }}
+{{ none|selectattr("name")|list }}|{{ none|rejectattr("name", "equalto", "al")|list }}|{{ none|selectattr|list }}
+{{ zero|map("upper")|list }}|{{ no|select|list }}|{{ ''|reject|list }}|{{ []|map("nosuch")|list }}
+{{ none|map("upper")|join(",") }}|{{ none|select|first }}|{{ none|reject|sort }}|{{ none|map("upper")|list|length }}|{{ none|map("string")|sum }}
+{% for x in none|map("upper") %}{{ x }}{% else %}empty{% endfor %}
+{{ none|map("upper")|map("lower")|list == [] }} {{ none|select|unique|list }} {{ none|reject|max }}|{{ none|selectattr("x")|batch(2)|list }}
+{{ missing|map("upper")|list }}|{{ missing|select|list }}
+{{ 5|map("upper")|list }}
+{{ true|select|list }}
+{{ none|join }}
+{{ none|join(",") }}
+{{ none|list }}
+{{ none|first }}
+{{ none|last }}
+{{ none|length }}
+{{ none|count }}
+{{ none|sort }}
+{{ none|unique|list }}
+{{ none|sum }}
+{{ none|min }}
+{{ none|max }}
+{{ none|batch(2)|list }}
+{{ none|slice(2)|list }}
+{{ none|groupby("x") }}
+{{ none|items|list }}
+{{ none|dictsort }}
+{{ none|reverse }}
+{{ none|random }}
+{{ none|xmlattr }}
+{{ none|abs }}
+{{ none|round }}
+{{ none|filesizeformat }}
+{{ none|indent }}
+{{ zero|indent }}
+{{ xs|indent }}
+{{ missing|indent }}
+{{ none|wordwrap(3) }}
+{{ xs|wordwrap(3) }}
+{{ missing|wordwrap(3) }}
+{{ none|truncate(3) }}
+{{ zero|truncate }}
+{{ xs|truncate(3) }}|{{ xs|truncate(1, end='') }}|{{ {'a': 1}|truncate(3) }}|{{ missing|truncate(3) }}|{{ 'abcdefghijk'|truncate(3) }}
+{{ ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']|truncate(3) }}
+{{ none|tojson }} {{ none|string }} {{ none|default("d") }} {{ none|d("d", true) }} {{ none|upper }} {{ none|trim }} {{ none|replace("N", "n") }} {{ none|int }} {{ none|float }} {{ none|wordcount }} {{ none|center(8) }}| {{ none|e }} {{ none|striptags }} {{ none|urlencode }} {{ none|pprint }} {{ none|format }} {{ none|attr("x") }}|{{ none|urlize }} {{ none|safe }}
+""",
+))
+
+
 
 def render(env, template, variables):
     try:
