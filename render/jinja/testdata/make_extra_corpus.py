@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Generate testdata/extra_corpus.jsonl: templates beyond the shared corpus,
-one per line of the batches below, rendered by Python Jinja2 (default
+one per line of the batches below (or per item of a batch's
+template_list), rendered by Python Jinja2 (default
 Undefined and StrictUndefined, keep_trailing_newline=True). Same format as
 corpus.jsonl plus "partials" (templates available to include/import).
 
@@ -307,6 +308,48 @@ BATCHES.append(dict(
 ))
 
 
+# Syntax: what Jinja2 accepts must parse (integer attribute chains,
+# operators and expressions spread over lines), what it rejects must not
+# (names that are not identifiers, characters the lexer does not know).
+# The templates are a list here, as some hold newlines.
+BATCHES.append(dict(
+    name='syntax',
+    vars={"xs": [3, 1, 2], "name": "Ada", "d": {"b": 1, "a": 2}, "nested": [[1, [2, 3]]]},
+    partials={},
+    template_list=[
+        "{{ [[1]].0.0 }} {{ [[1, 2], [3]].0.1 }} {{ {'a': [[7]]}.a.0.0 }} {{ nested.0.1.1 }} {{ [[1]].0 .0 }} {{ xs.1_0 }}",
+        "{{ [[[5]]].0.0.0 }} {{ [[[[[6]]]]].0.0.0.0.0 }}",
+        "{{ [[1]].0. }}",
+        "{{ [[1]]. 0.0 }}",
+        "{{ d.in }}|{{ d.is }}|{{ d.not }}",
+        "{{ name +\nname }}",
+        "{% set x = [\n  1,\n  2\n] %}{{ x }}",
+        "{{ xs|join(\n',') }}|{{ 'a'\n~\nname }}|{{ name\n|upper }}|{{ name|upper\n}}",
+        "{% for x in\nxs %}{{ x }}{% endfor %}|{{ name is\ndefined }}|{{ true and\nfalse }}|{{ false or\n1 }}|{{ not\nfalse }}",
+        "{{ 1 in[1] }} {{ true and(false) }} {{ 1 in(xs) }}",
+        "{%\nif true %}y{%\nendif %}|{%- \n if true -%} y {%-\nendif %}|",
+        "{{ name\n-}} x",
+        "{{ name\r\n}}|{{ 'a'\r\n~ name }}",
+        "{{ name\u00a0}}|{{\u00a0name }}|{{ name\u2003+ name }}|{{ name\f}}",
+        "{{ \u00e9 }}|{{ _a }}|{{ a_1 }}",
+        "{{ 1a }}",
+        "{{ 1abc }}",
+        "{{ 1e }}",
+        "{% set 1a = 2 %}",
+        "{{ a\U0001F600 }}",
+        "{{ \U0001F600 }}",
+        "{{ ab\U0001F600c }}",
+        "{% set x\U0001F600 = 1 %}",
+        "{{ a ? b }}",
+        "{{ a ; b }}",
+        "{{ a $ b }}",
+        "{{ name # c }}",
+        "{{ name @ 1 }}",
+        "{{ a`b }}",
+    ],
+))
+
+
 
 def render(env, template, variables):
     try:
@@ -322,7 +365,7 @@ def main():
             loader = jinja2.DictLoader(batch["partials"])
             lenient = jinja2.Environment(keep_trailing_newline=True, loader=loader)
             strict = jinja2.Environment(keep_trailing_newline=True, loader=loader, undefined=jinja2.StrictUndefined)
-            lines = [t for t in batch["templates"].split("\n") if t.strip()]
+            lines = batch.get("template_list") or [t for t in batch["templates"].split("\n") if t.strip()]
             for n, template in enumerate(lines, 1):
                 expected, error = render(lenient, template, batch["vars"])
                 s_expected, s_error = render(strict, template, batch["vars"])
