@@ -14,7 +14,7 @@ import (
 var globalNames = map[string]bool{
 	"range": true, "lipsum": true, "dict": true, "cycler": true, "joiner": true,
 	"namespace": true, "loop": true, "self": true, "none": true, "true": true, "false": true,
-	condFunc: true, chainFunc: true,
+	condFunc: true, chainFunc: true, callFunc: true,
 }
 
 // scope is one level of names declared by the template itself.

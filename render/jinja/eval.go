@@ -562,19 +562,25 @@ func (r *renderer) evalCall(n *nodes.Call, f *frame, caller *macro) (any, error)
 	if err := r.tick(); err != nil {
 		return nil, err
 	}
+	callee, args := n.Func, n.Args
 	if name, ok := n.Func.(*nodes.Name); ok {
 		switch name.Name.Val {
 		case condFunc:
 			return r.evalCond(n, f)
 		case chainFunc:
 			return r.evalChain(n, f)
+		case callFunc: // callFunc(x|f, args…), the rewritten x|f(args…)
+			if len(args) == 0 {
+				return nil, &RenderError{Kind: "TemplateSyntaxError", Msg: "malformed call"}
+			}
+			callee, args = args[0], args[1:]
 		}
 	}
 	var recv any
 	var method string
 	var fn any
 	var err error
-	if ga, ok := n.Func.(*nodes.GetAttribute); ok && ga.Attribute != "" {
+	if ga, ok := callee.(*nodes.GetAttribute); ok && ga.Attribute != "" {
 		if recv, err = r.eval(ga.Node, f); err != nil {
 			return nil, err
 		}
@@ -583,10 +589,10 @@ func (r *renderer) evalCall(n *nodes.Call, f *frame, caller *macro) (any, error)
 		} else if fn, err = r.getAttr(recv, ga.Attribute); err != nil {
 			return nil, err
 		}
-	} else if fn, err = r.eval(n.Func, f); err != nil {
+	} else if fn, err = r.eval(callee, f); err != nil {
 		return nil, err
 	}
-	args, kw, err := r.evalArgs(n.Args, n.Kwargs, f)
+	argv, kw, err := r.evalArgs(args, n.Kwargs, f)
 	if err != nil {
 		return nil, err
 	}
@@ -594,9 +600,9 @@ func (r *renderer) evalCall(n *nodes.Call, f *frame, caller *macro) (any, error)
 		kw = append(kw, kwarg{name: "caller", val: caller})
 	}
 	if method != "" {
-		return r.callMethod(recv, method, args, kw)
+		return r.callMethod(recv, method, argv, kw)
 	}
-	return r.call(fn, args, kw)
+	return r.call(fn, argv, kw)
 }
 
 // evalCond evaluates condFunc(a, b[, c]), the rewritten "a if b else c":

@@ -116,6 +116,11 @@ func TestVariables(t *testing.T) {
 		{"{% set ns = namespace() %}{% set ns.x = v %}", []string{"v"}},
 		{"{{ {'k': v, w: 1} }} {{ [l1, (t1, t2)] }} {{ -n }} {{ not m }} {{ s[a1:a2] }}", []string{"a1", "a2", "l1", "m", "n", "s", "t1", "t2", "v", "w"}},
 		{"{{ f(x, key=y) }}", []string{"f", "x", "y"}},
+		{`{{ a|attr("f")(b, k=c) }}`, []string{"a", "b", "c"}},
+		{"{% for x in p, q %}{{ x }}{% endfor %}", []string{"p", "q"}},
+		{"{{ a, b }}", []string{"a", "b"}},
+		{"{{ a +\nb }}", []string{"a", "b"}},
+		{"{% autoescape true %}{% set y = 1 %}{% endautoescape %}{{ y }}", []string{"y"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {

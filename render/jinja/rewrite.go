@@ -16,7 +16,12 @@ import (
 //     evaluator runs lazily (gonja parses it only at the top of {{ }});
 //   - chained comparisons "a < b < c" become a call of the internal
 //     chainFunc(a, "<", b, "<", c), evaluated as Python reads the chain
-//     (gonja reads "(a < b) < c").
+//     (gonja reads "(a < b) < c");
+//   - a call of a filter's result, "x|f(a)(b)", becomes callFunc(x|f(a), b)
+//     (gonja allows no call after a filter);
+//   - a trailing comma in a dict literal or in call arguments, "{1: 2,}"
+//     or "f(a,)", is dropped (gonja accepts it only in lists and tuples);
+//   - a tuple without parentheses in {{ }}, "{{ a, b }}", gets them.
 //
 // Rewrites work on one tag at a time; a tag may hold at most MaxTagTokens
 // tokens, which bounds their cost.
@@ -25,6 +30,7 @@ import (
 const (
 	condFunc  = "\x00if"
 	chainFunc = "\x00cmp"
+	callFunc  = "\x00call"
 )
 
 // MaxTagTokens is the most tokens a single {{ }} or {% %} tag may hold.
@@ -52,6 +58,11 @@ func rewriteTokens(toks []*tokens.Token) ([]*tokens.Token, error) {
 			return nil, &SyntaxError{Line: t.Line, Col: t.Col, Msg: fmt.Sprintf("tag longer than %d tokens", MaxTagTokens)}
 		}
 		tag := append([]*tokens.Token(nil), toks[i+1:j]...)
+		if t.Type == tokens.VariableBegin {
+			tag = wrapBareTuple(tag)
+		}
+		tag = dropTrailingCommas(tag, t.Type == tokens.BlockBegin)
+		tag = rewriteFilterCalls(tag)
 		tag = wrapDoubleNot(tag)
 		tag = rewriteCondExprs(tag)
 		tag = rewriteChainedComparisons(tag)
@@ -331,4 +342,178 @@ func chainStart(toks []*tokens.Token, i int) int {
 	return scanBack(toks, i, func(j, depth int) bool {
 		return depth == 0 && comparandBoundary(toks[j])
 	})
+}
+
+// matchingOpen returns the index of the bracket that the closing bracket at
+// i closes; -1 if there is none.
+func matchingOpen(toks []*tokens.Token, i int) int {
+	depth := 0
+	for j := i; j >= 0; j-- {
+		switch t := toks[j].Type; {
+		case isClose(t):
+			depth++
+		case isOpen(t):
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// matchingClose returns the index of the bracket that closes the opening
+// bracket at i; -1 if there is none.
+func matchingClose(toks []*tokens.Token, i int) int {
+	depth := 0
+	for j := i; j < len(toks); j++ {
+		switch t := toks[j].Type; {
+		case isOpen(t):
+			depth++
+		case isClose(t):
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// keywordNames are the names that end no operand: "if (1,)" is a tuple,
+// "f (1,)" a call.
+var keywordNames = map[string]bool{"if": true, "elif": true, "else": true, "recursive": true}
+
+// endsOperand reports whether toks[i] can end an operand, so that a
+// bracket after it is a call or a subscript rather than a new operand. In a
+// {% %} tag (block), the first token is the tag's name, which ends nothing.
+func endsOperand(toks []*tokens.Token, i int, block bool) bool {
+	if i < 0 || block && i == 0 {
+		return false
+	}
+	switch t := toks[i]; t.Type {
+	case tokens.Name:
+		return !keywordNames[t.Val]
+	case tokens.Integer, tokens.Float, tokens.String:
+		return true
+	}
+	return isClose(toks[i].Type)
+}
+
+// wrapBareTuple puts parentheses around the expression of a {{ }} tag that
+// is a tuple without them: {{ a, b }} prints (a, b).
+func wrapBareTuple(toks []*tokens.Token) []*tokens.Token {
+	if len(toks) == 0 {
+		return toks
+	}
+	if end := scanForward(toks, 0, func(j, depth int) bool { return depth == 0 && toks[j].Type == tokens.Comma }); end == len(toks) || toks[end].Type != tokens.Comma {
+		return toks
+	}
+	out := make([]*tokens.Token, 0, len(toks)+2)
+	out = append(out, synth(toks[0], tokens.LeftParenthesis, "("))
+	out = append(out, toks...)
+	return append(out, synth(toks[len(toks)-1], tokens.RightParenthesis, ")"))
+}
+
+// dropTrailingCommas removes the comma before the closing brace of a dict
+// literal and before the closing parenthesis of a call's arguments. Commas
+// after an opening bracket or another comma stay (and fail in the parser),
+// as do trailing commas of tuples, where they matter ((1,)), and of macro
+// parameters, which Jinja2 rejects.
+func dropTrailingCommas(toks []*tokens.Token, block bool) []*tokens.Token {
+	signature := -1 // the parenthesis opening a macro's parameters
+	if block && len(toks) > 2 && toks[0].Val == "macro" {
+		signature = 2
+	}
+	for i := len(toks) - 2; i >= 1; i-- {
+		if toks[i].Type != tokens.Comma || toks[i-1].Type == tokens.Comma || isOpen(toks[i-1].Type) {
+			continue
+		}
+		switch toks[i+1].Type {
+		case tokens.RightBrace:
+		case tokens.RightParenthesis:
+			if open := matchingOpen(toks, i+1); open < 0 || open == signature || !endsOperand(toks, open-1, block) {
+				continue
+			}
+		default:
+			continue
+		}
+		toks = slices.Delete(toks, i, i+1)
+	}
+	return toks
+}
+
+// rewriteFilterCalls turns "x|f(a)(b)", the call of a filter's result, into
+// callFunc(x|f(a), b). Jinja2 allows only calls, filters and tests after a
+// filter: "x|f()().y" stays a syntax error.
+func rewriteFilterCalls(toks []*tokens.Token) []*tokens.Token {
+	for p := 0; p+3 < len(toks); p++ {
+		if toks[p].Type != tokens.Pipe || toks[p+1].Type != tokens.Name || toks[p+2].Type != tokens.LeftParenthesis {
+			continue
+		}
+		argsEnd := matchingClose(toks, p+2)
+		if argsEnd < 0 || argsEnd+1 >= len(toks) || toks[argsEnd+1].Type != tokens.LeftParenthesis {
+			continue
+		}
+		callEnd := matchingClose(toks, argsEnd+1)
+		if callEnd < 0 || callEnd+1 < len(toks) && (toks[callEnd+1].Type == tokens.Dot || toks[callEnd+1].Type == tokens.LeftBracket) {
+			continue
+		}
+		start := filterOperandStart(toks, p)
+		if start < 0 {
+			continue
+		}
+		at := toks[argsEnd+1]
+		repl := []*tokens.Token{synth(at, tokens.Name, callFunc), synth(at, tokens.LeftParenthesis, "(")}
+		repl = append(repl, toks[start:argsEnd+1]...)
+		if callEnd > argsEnd+2 {
+			repl = append(repl, synth(at, tokens.Comma, ","))
+			repl = append(repl, toks[argsEnd+2:callEnd]...)
+		}
+		repl = append(repl, synth(at, tokens.RightParenthesis, ")"))
+		toks = slices.Replace(toks, start, callEnd+1, repl...)
+		p = start
+	}
+	return toks
+}
+
+// filterOperandStart returns the first token of what the filter whose pipe
+// is at p applies to: as in Jinja2, a unary operand, that is an optional
+// sign, a name, literal or bracketed expression, and its attributes,
+// subscripts, calls and earlier filters. -1 if there is no operand.
+func filterOperandStart(toks []*tokens.Token, p int) int {
+	i := p // the operand ends before i
+	for {
+		j := i - 1
+		if j < 0 {
+			return -1
+		}
+		switch t := toks[j]; {
+		case isClose(t.Type):
+			open := matchingOpen(toks, j)
+			if open < 0 {
+				return -1
+			}
+			i = open
+			if endsOperand(toks, open-1, false) {
+				continue // a call, subscript or filter arguments
+			}
+		case t.Type == tokens.Name || t.Type == tokens.Integer:
+			i = j
+			if j > 0 && (toks[j-1].Type == tokens.Dot || toks[j-1].Type == tokens.Pipe) {
+				i = j - 1 // an attribute or a filter
+				continue
+			}
+		case t.Type == tokens.String || t.Type == tokens.Float:
+			i = j
+		default:
+			return -1
+		}
+		break
+	}
+	for i > 0 && (toks[i-1].Type == tokens.Addition || toks[i-1].Type == tokens.Subtraction) &&
+		(i == 1 || !endsOperand(toks, i-2, false)) {
+		i--
+	}
+	return i
 }

@@ -357,6 +357,24 @@ func parseFor(p, args *parser.Parser) (nodes.ControlStructure, error) {
 	if iter == nil {
 		return nil, errAt(p, args, "expected an iterable in for tag")
 	}
+	// {% for x in a, b %}: a bare tuple.
+	if args.Current(tokens.Comma) != nil {
+		items := []nodes.Expression{iter}
+		for args.Match(tokens.Comma) != nil {
+			if args.End() || args.CurrentName("if", "recursive") != nil {
+				break
+			}
+			item, err := args.ParseExpression()
+			if err != nil {
+				return nil, err
+			}
+			if item == nil {
+				return nil, errAt(p, args, "expected an expression after ','")
+			}
+			items = append(items, item)
+		}
+		iter = &nodes.Tuple{Location: iter.Position(), Val: items}
+	}
 	s.iter = iter
 	if args.MatchName("if") != nil {
 		cond, err := args.ParseExpression()
@@ -481,6 +499,9 @@ func parseWith(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		if args.Match(tokens.Comma) == nil {
 			break
 		}
+		if args.End() {
+			return nil, errAt(p, args, "expected a name after ',' in with tag")
+		}
 	}
 	body, err := parseBareBody(p, args, "with")
 	if err != nil {
@@ -522,6 +543,9 @@ func parseParams(p, args *parser.Parser, m *macroStmt) error {
 		}
 		if args.Match(tokens.Comma) == nil {
 			return errAt(p, args, "expected ',' or ')' in parameter list")
+		}
+		if args.Current(tokens.RightParenthesis) != nil {
+			return errAt(p, args, "expected a parameter name after ','")
 		}
 	}
 	return nil
