@@ -35,6 +35,7 @@ type macro struct {
 	stmt    *macroStmt
 	closure *frame
 	tpl     *Template
+	ctx     *frame // the context of tpl, for the blocks in the body
 }
 
 func (m *macro) repr() string { return fmt.Sprintf("<Macro %s>", quote(m.stmt.name)) }
@@ -777,10 +778,10 @@ func (r *renderer) callMacro(m *macro, args []any, kw []kwarg) (any, error) {
 		fr.set("caller", undefined{name: "caller", hint: "'caller' is undefined"})
 	}
 	r.calls++
-	saved := r.tpl
-	r.tpl = m.tpl
+	savedTpl, savedCtx := r.tpl, r.ctx
+	r.tpl, r.ctx = m.tpl, m.ctx
 	out, err := r.capture(func() error { return r.execWrapper(s.body, fr) })
-	r.tpl = saved
+	r.tpl, r.ctx = savedTpl, savedCtx
 	r.calls--
 	if err != nil {
 		return nil, err

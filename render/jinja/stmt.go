@@ -110,8 +110,9 @@ func (s *filterStmt) String() string { return "filter" }
 // blockStmt is {% block name [scoped] %}...{% endblock %}.
 type blockStmt struct {
 	stmtBase
-	name string
-	body *nodes.Wrapper
+	name   string
+	scoped bool // sees the names around it, not only the template's context
+	body   *nodes.Wrapper
 }
 
 func (s *blockStmt) String() string { return "block " + s.name }
@@ -625,7 +626,7 @@ func parseBlock(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		return nil, errAt(p, args, "expected a block name")
 	}
 	s.name = name.Val
-	args.MatchName("scoped")
+	s.scoped = args.MatchName("scoped") != nil
 	args.MatchName("required")
 	body, endArgs, err := parseBody(p, args, "block")
 	if err != nil {

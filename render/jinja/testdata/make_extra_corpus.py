@@ -372,6 +372,33 @@ BATCHES.append(dict(
 ))
 
 
+# Blocks see the template's context (its variables and top-level
+# assignments), not the names around them, unless they are scoped.
+BATCHES.append(dict(
+    name='blocks',
+    vars={"xs": [1, 2]},
+    partials={
+        "layout": "{% for x in xs %}<{% block item %}{{ x }}{% endblock %}>{% endfor %}"
+                  "{% for x in xs %}({% block sitem scoped %}{{ x }}{% endblock %}){% endfor %}",
+        "loops": "{% for x in xs %}{% block b %}[{{ x }}]{% endblock %}{% endfor %}",
+        "mac": "{% set top = 'T' %}{% macro m(z) %}{% block mb %}{{ z }}{{ top }}{% endblock %}{% endmacro %}",
+    },
+    templates=r"""
+{% for x in xs %}{% block b %}[{{ x }}]{% endblock %}{% endfor %}
+{% for x in xs %}{% block b scoped %}[{{ x }}{{ loop.index }}]{% endblock %}{% endfor %}
+{% set y = 1 %}{% block b %}{{ y }}{% endblock %}
+{% with y = 1 %}{% block b %}{{ y }}{% endblock %}{% endwith %}
+{% if true %}{% set y = 1 %}{% block b %}{{ y }}{% endblock %}{% endif %}
+{% macro m(z) %}{% block b %}{{ z }}{% endblock %}{% endmacro %}{{ m(1) }}
+{% block a %}{% set q = 1 %}{% block b %}{{ q }}{% endblock %}{% endblock %}
+{% extends 'layout' %}{% block item %}i{{ x }}{% endblock %}{% block sitem %}s{{ x }}{% endblock %}
+{% extends 'layout' %}{% set x = 'top' %}{% block item %}{{ x }}{% endblock %}
+{% for x in xs %}{% include 'loops' %}{% endfor %}
+{% from 'mac' import m %}{{ m(1) }}
+""",
+))
+
+
 
 def render(env, template, variables):
     try:
