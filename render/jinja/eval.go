@@ -38,7 +38,37 @@ type macro struct {
 	ctx     *frame // the context of tpl, for the blocks in the body
 }
 
-func (m *macro) repr() string { return fmt.Sprintf("<Macro %s>", quote(m.stmt.name)) }
+func (m *macro) repr() string {
+	if m.stmt.anonymous {
+		return "<Macro anonymous>"
+	}
+	return fmt.Sprintf("<Macro %s>", quote(m.stmt.name))
+}
+
+// attr returns the attributes of Jinja2's Macro object.
+func (m *macro) attr(name string) (any, bool) {
+	s := m.stmt
+	switch name {
+	case "name":
+		if s.anonymous {
+			return nil, true
+		}
+		return s.name, true
+	case "arguments":
+		args := make(Tuple, len(s.params))
+		for i, p := range s.params {
+			args[i] = p
+		}
+		return args, true
+	case "catch_kwargs":
+		return s.usesKwargs, true
+	case "catch_varargs":
+		return s.usesVarargs, true
+	case "caller":
+		return s.usesCaller, true
+	}
+	return nil, false
+}
 
 // namespace is the object namespace() returns: attributes can be assigned
 // with {% set ns.attr = value %}.
@@ -296,8 +326,8 @@ func (r *renderer) getAttr(obj any, name string) (any, error) {
 			return o.list, nil
 		}
 	case *macro:
-		if name == "name" {
-			return o.stmt.name, nil
+		if v, ok := o.attr(name); ok {
+			return v, nil
 		}
 	case string:
 		if r.strMethods[name] != nil {

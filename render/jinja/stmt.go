@@ -85,6 +85,9 @@ type macroStmt struct {
 
 	// Filled by the analysis: which implicit names the body reads.
 	usesCaller, usesVarargs, usesKwargs bool
+	// anonymous marks the body of a call block (named caller here, for
+	// error messages): Jinja2 gives it no name.
+	anonymous bool
 }
 
 func (s *macroStmt) String() string { return "macro " + s.name }
@@ -575,7 +578,7 @@ func parseMacro(p, args *parser.Parser) (nodes.ControlStructure, error) {
 
 func parseCall(p, args *parser.Parser) (nodes.ControlStructure, error) {
 	s := &callStmt{stmtBase: location(p, args)}
-	caller := &macroStmt{stmtBase: s.stmtBase, name: "caller"}
+	caller := &macroStmt{stmtBase: s.stmtBase, name: "caller", anonymous: true}
 	if args.Current(tokens.LeftParenthesis) != nil {
 		if err := parseParams(p, args, caller); err != nil {
 			return nil, err

@@ -399,6 +399,65 @@ BATCHES.append(dict(
 ))
 
 
+# The special names: assigning to loop anywhere in a for loop is an error; a
+# macro or call block that reads caller before assigning it must not have a
+# caller parameter without a default. Macro objects' attributes.
+BATCHES.append(dict(
+    name='special',
+    vars={"xs": [1, 2]},
+    partials={},
+    templates=r"""
+{% for loop in xs %}{{ loop }}{% endfor %}
+{% for a, loop in [[1, 2]] %}{% endfor %}
+{% for (loop) in xs %}{% endfor %}
+{% for x in xs %}{% for loop in xs %}{% endfor %}{% endfor %}
+{% if false %}{% for loop in xs %}{% endfor %}{% endif %}
+{% macro m() %}{% for loop in xs %}{% endfor %}{% endmacro %}
+{% for x in xs %}{% set loop = 1 %}{{ loop }}{% endfor %}
+{% for x in xs %}{% set loop %}a{% endset %}{% endfor %}
+{% for x in xs %}{% else %}{% set loop = 1 %}{% endfor %}
+{% for x in xs %}{% macro m() %}{% set loop = 1 %}{% endmacro %}{% endfor %}
+{% for x in xs %}{% block b %}{% set loop = 1 %}{% endblock %}{% endfor %}
+{% for x in xs %}{% set a, loop = 1, 2 %}{% endfor %}
+{% for x in xs %}{% filter upper %}{% set loop = 1 %}{% endfilter %}{% endfor %}
+{% for x in xs %}{% with loop = 1 %}{{ loop }}{% endwith %}{% endfor %}
+{% for x in xs %}{% macro m(loop) %}{{ loop }}{% endmacro %}{{ m(x) }}{% endfor %}
+{% set loop = 1 %}{% for x in xs %}{{ loop.index }}{% endfor %}{{ loop }}
+{% with loop = 1 %}{{ loop }}{% endwith %}
+{% macro m(loop) %}{{ loop }}{% endmacro %}{{ m(1) }}
+{% set ns = namespace(loop=0) %}{% for x in xs %}{% set ns.loop = ns.loop + 1 %}{% endfor %}{{ ns.loop }}
+{% macro m(caller) %}{{ caller }}{% endmacro %}
+{% macro m(caller) %}{{ caller }}{% endmacro %}{{ m(1) }}
+{% macro m(caller) %}{% endmacro %}{{ m(1) }}
+{% macro m(a, caller) %}{{ caller() }}{% endmacro %}
+{% macro m(caller, a) %}{{ caller }}{% endmacro %}
+{% macro m(caller, a=1) %}{{ caller }}{% endmacro %}
+{% macro m(a=1, caller=2) %}{{ caller }}{% endmacro %}{{ m() }}|{% call m() %}c{% endcall %}
+{% macro m(caller=2) %}{{ caller() }}{% endmacro %}{% call m() %}c{% endcall %}
+{% macro m(caller) %}{% if false %}{{ caller }}{% endif %}{% endmacro %}
+{% macro m(caller) %}{% macro n() %}{{ caller }}{% endmacro %}{% endmacro %}
+{% macro m(caller) %}{% call n() %}{% endcall %}{% endmacro %}
+{% macro m(caller) %}{% call n() %}{{ caller }}{% endcall %}{% endmacro %}
+{% macro m(caller) %}{% set caller = 1 %}{{ caller }}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{{ caller }}{% set caller = 1 %}{% endmacro %}
+{% macro m(caller) %}{% set caller = caller %}{{ caller }}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{% for caller in [caller] %}{{ caller }}{% endfor %}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{% with caller = 3 %}{% endwith %}{{ caller }}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{% macro n(caller) %}{% endmacro %}{{ caller }}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{% block b %}{{ caller }}{% endblock %}{% endmacro %}{{ m(5) }}
+{% call(caller) m() %}{{ caller }}{% endcall %}
+{% macro m() %}{{ caller(1) }}{% endmacro %}{% call(caller) m() %}{{ caller }}{% endcall %}
+{% macro m() %}{{ caller(1) }}{% endmacro %}{% call(caller=5) m() %}{{ caller }}{% endcall %}
+{% if false %}{% macro m(caller) %}{{ caller }}{% endmacro %}{% endif %}ok
+{% macro m(caller) %}{% if true %}{% set caller = 2 %}{% endif %}{{ caller }}{% endmacro %}{{ m(1) }}
+{% macro m(caller) %}{% filter upper %}{{ caller }}{% endfilter %}{% endmacro %}
+{% macro m(caller) %}{{ x|default(caller) }}{% endmacro %}
+{% macro m() %}{{ caller }}|{{ caller.name }}|{{ caller.arguments }}|{{ caller.catch_kwargs }}|{{ caller.caller }}{% endmacro %}{% call(a, b=1) m() %}c{% endcall %}
+{% macro m(x, y=2) %}{{ caller() }}{{ varargs }}{% endmacro %}{{ m }}|{{ m.name }}|{{ m.arguments }}|{{ m.catch_varargs }}|{{ m.caller }}|{{ m.catch_kwargs }}
+""",
+))
+
+
 
 def render(env, template, variables):
     try:
