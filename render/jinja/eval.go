@@ -341,6 +341,10 @@ func (r *renderer) getAttr(obj any, name string) (any, error) {
 		if listMethods[name] {
 			return &boundMethod{recv: o, name: name}, nil
 		}
+	case Tuple:
+		if tupleMethods[name] {
+			return &boundMethod{recv: o, name: name}, nil
+		}
 	case int64, float64, bool, *big.Int:
 		switch name {
 		case "real":

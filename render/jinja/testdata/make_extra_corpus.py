@@ -458,6 +458,19 @@ BATCHES.append(dict(
 ))
 
 
+# Values: the methods of tuples.
+BATCHES.append(dict(
+    name='values',
+    vars={"t": [1, 2, 1]},
+    partials={},
+    templates=r"""
+{{ (1, 2, 1).count(1) }}|{{ (1, 2).index(2) }}|{{ (1, 2)|attr("count")(1) }}|{{ (1, 2).count is callable }}
+{{ (1, 2).index(5) }}
+{{ (1, 2).append(5) }}
+""",
+))
+
+
 
 def render(env, template, variables):
     try:
