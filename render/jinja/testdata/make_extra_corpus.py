@@ -471,6 +471,26 @@ BATCHES.append(dict(
 ))
 
 
+# Known differences, each listed with its reason in extraDifferences
+# (corpus_test.go) and in FIDELITY.md: deliberate ones (unknown filters and
+# tests fail at load, dunder attributes do not exist) and the rest.
+BATCHES.append(dict(
+    name='known',
+    vars={"name": "Ada"},
+    partials={},
+    template_list=[
+        "{% if false %}{{ x|nosuchfilter }}{% endif %}ok",
+        "{% if false %}{{ x is nosuchtest }}{% endif %}ok",
+        "{{ name.__class__ }}",
+        "{{ name|attr('__class__') }}|{{ name['__class__'] }}",
+        "{{ [1, 2]|map('string')|length }}",
+        "{{ [1, 2]|map('string')|last }}",
+        "{{ 1.2.3 }}",
+        "{%\nraw %}{{ x }}{% endraw %}",
+    ],
+))
+
+
 
 def render(env, template, variables):
     try:
