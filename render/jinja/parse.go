@@ -25,7 +25,9 @@ const (
 )
 
 // SyntaxError is a template that cannot be compiled: a lexer or parser
-// error, a non-literal include target, a recursive macro, or nesting beyond
+// error, what Jinja2's compiler rejects (an unknown filter or test,
+// assigning to loop in a for loop, a caller parameter without default), a
+// non-literal include target, a recursive macro, or nesting beyond
 // MaxNesting. Line and Col are 1-based; 0 when unknown.
 type SyntaxError struct {
 	Name      string

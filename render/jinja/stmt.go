@@ -14,7 +14,9 @@ import (
 // registers with gonja's parser. gonja's own control structures keep their
 // fields unexported, resolve includes through its file-system-style loaders
 // and cannot be cancelled, so the package parses every tag itself into the
-// exported node types below and evaluates them in render.go.
+// node types below, which gonja's parser wraps in a
+// nodes.ControlStructureBlock; analyze.go checks them once parsed and
+// exec.go runs them.
 //
 // The set is exactly Jinja2's default tag set (no extensions): break,
 // continue, do and trans are Jinja2 extensions and are syntax errors here, as
