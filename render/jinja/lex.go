@@ -266,7 +266,9 @@ func repairTokens(toks []*tokens.Token, input string, at func(int) (int, int)) (
 			if r, _ := utf8.DecodeRuneInString(t.Val); unicode.IsDigit(r) {
 				return nil, &SyntaxError{Line: t.Line, Col: t.Col, Msg: fmt.Sprintf("invalid name %q: a name cannot start with a digit", t.Val)}
 			}
-			if typ, ok := keywordTokens[t.Val]; ok && !afterDot {
+			// At the end of a tag ("{{ a is }}") the name stays: gonja's
+			// parser reports it, where it fails on the operator.
+			if typ, ok := keywordTokens[t.Val]; ok && !afterDot && i+1 < len(toks) && !endsTag(toks[i+1].Type) {
 				t.Type = typ
 			}
 		case tokens.Float:
@@ -288,6 +290,11 @@ func repairTokens(toks []*tokens.Token, input string, at func(int) (int, int)) (
 		prev, prevEnd = t, tokenEnd(t, input)
 	}
 	return out, nil
+}
+
+// endsTag reports whether a token of type t ends a tag or the template.
+func endsTag(t tokens.Type) bool {
+	return t == tokens.VariableEnd || t == tokens.BlockEnd || t == tokens.EOF || t == tokens.Error
 }
 
 // skippedByLexer reports whether gonja's expression lexer passes over r
