@@ -15,7 +15,7 @@ import (
 var globalNames = map[string]bool{
 	"range": true, "lipsum": true, "dict": true, "cycler": true, "joiner": true,
 	"namespace": true, "loop": true, "self": true, "none": true, "true": true, "false": true,
-	condFunc: true, chainFunc: true, callFunc: true,
+	condFunc: true, chainFunc: true,
 }
 
 // scope is one level of names declared by the template itself.
@@ -306,7 +306,7 @@ func (a *analyzer) readCaller(tok *tokens.Token) {
 }
 
 func (a *analyzer) filterArgs(f *nodes.FilterCall, sc *scope) {
-	if filters[f.Name] == nil {
+	if filters[f.Name] == nil && f.Name != callFunc {
 		a.fail(f.Token, "no filter named '%s'", f.Name)
 	}
 	a.args(f.Args, f.Kwargs, sc)

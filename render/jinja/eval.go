@@ -597,25 +597,19 @@ func (r *renderer) evalCall(n *nodes.Call, f *frame, caller *macro) (any, error)
 	if err := r.tick(); err != nil {
 		return nil, err
 	}
-	callee, args := n.Func, n.Args
 	if name, ok := n.Func.(*nodes.Name); ok {
 		switch name.Name.Val {
 		case condFunc:
 			return r.evalCond(n, f)
 		case chainFunc:
 			return r.evalChain(n, f)
-		case callFunc: // callFunc(x|f, args…), the rewritten x|f(args…)
-			if len(args) == 0 {
-				return nil, &RenderError{Kind: "TemplateSyntaxError", Msg: "malformed call"}
-			}
-			callee, args = args[0], args[1:]
 		}
 	}
 	var recv any
 	var method string
 	var fn any
 	var err error
-	if ga, ok := callee.(*nodes.GetAttribute); ok && ga.Attribute != "" {
+	if ga, ok := n.Func.(*nodes.GetAttribute); ok && ga.Attribute != "" {
 		if recv, err = r.eval(ga.Node, f); err != nil {
 			return nil, err
 		}
@@ -624,10 +618,10 @@ func (r *renderer) evalCall(n *nodes.Call, f *frame, caller *macro) (any, error)
 		} else if fn, err = r.getAttr(recv, ga.Attribute); err != nil {
 			return nil, err
 		}
-	} else if fn, err = r.eval(callee, f); err != nil {
+	} else if fn, err = r.eval(n.Func, f); err != nil {
 		return nil, err
 	}
-	argv, kw, err := r.evalArgs(args, n.Kwargs, f)
+	args, kw, err := r.evalArgs(n.Args, n.Kwargs, f)
 	if err != nil {
 		return nil, err
 	}
@@ -635,9 +629,9 @@ func (r *renderer) evalCall(n *nodes.Call, f *frame, caller *macro) (any, error)
 		kw = append(kw, kwarg{name: "caller", val: caller})
 	}
 	if method != "" {
-		return r.callMethod(recv, method, argv, kw)
+		return r.callMethod(recv, method, args, kw)
 	}
-	return r.call(fn, argv, kw)
+	return r.call(fn, args, kw)
 }
 
 // evalCond evaluates condFunc(a, b[, c]), the rewritten "a if b else c":
@@ -833,6 +827,16 @@ func declaredIn(f *frame, name string) bool {
 }
 
 func (r *renderer) applyFilter(fc *nodes.FilterCall, v any, f *frame) (any, error) {
+	if fc.Name == callFunc { // the rewritten x|f(a)(b): call the filter's result
+		if err := r.tick(); err != nil {
+			return nil, err
+		}
+		args, kw, err := r.evalArgs(fc.Args, fc.Kwargs, f)
+		if err != nil {
+			return nil, err
+		}
+		return r.call(v, args, kw)
+	}
 	fn := r.filters[fc.Name]
 	if fn == nil {
 		return nil, &RenderError{Kind: "TemplateAssertionError", Msg: fmt.Sprintf("No filter named '%s'.", fc.Name)}

@@ -17,8 +17,9 @@ import (
 //   - chained comparisons "a < b < c" become a call of the internal
 //     chainFunc(a, "<", b, "<", c), evaluated as Python reads the chain
 //     (gonja reads "(a < b) < c");
-//   - a call of a filter's result, "x|f(a)(b)", becomes callFunc(x|f(a), b)
-//     (gonja allows no call after a filter);
+//   - a call of a filter's result, "x|f(a)(b)", becomes a filter of the
+//     internal callFunc, "x|f(a)|callFunc(b)" (gonja allows no call after a
+//     filter);
 //   - a trailing comma in a dict literal or in call arguments, "{1: 2,}"
 //     or "f(a,)", is dropped (gonja accepts it only in lists and tuples);
 //   - a tuple without parentheses in {{ }}, "{{ a, b }}", gets them.
@@ -26,7 +27,7 @@ import (
 // Rewrites work on one tag at a time; a tag may hold at most MaxTagTokens
 // tokens, which bounds their cost.
 
-// Internal function names; no template can spell them.
+// Internal function and filter names; no template can spell them.
 const (
 	condFunc  = "\x00if"
 	chainFunc = "\x00cmp"
@@ -344,40 +345,23 @@ func chainStart(toks []*tokens.Token, i int) int {
 	})
 }
 
-// matchingOpen returns the index of the bracket that the closing bracket at
-// i closes; -1 if there is none.
-func matchingOpen(toks []*tokens.Token, i int) int {
-	depth := 0
-	for j := i; j >= 0; j-- {
-		switch t := toks[j].Type; {
-		case isClose(t):
-			depth++
-		case isOpen(t):
-			depth--
-			if depth == 0 {
-				return j
-			}
+// matchBrackets returns, for each bracket in toks, the index of the bracket
+// that matches it; -1 for other tokens and unmatched brackets.
+func matchBrackets(toks []*tokens.Token) []int {
+	match := make([]int, len(toks))
+	var open []int
+	for i, t := range toks {
+		match[i] = -1
+		switch {
+		case isOpen(t.Type):
+			open = append(open, i)
+		case isClose(t.Type) && len(open) > 0:
+			o := open[len(open)-1]
+			open = open[:len(open)-1]
+			match[i], match[o] = o, i
 		}
 	}
-	return -1
-}
-
-// matchingClose returns the index of the bracket that closes the opening
-// bracket at i; -1 if there is none.
-func matchingClose(toks []*tokens.Token, i int) int {
-	depth := 0
-	for j := i; j < len(toks); j++ {
-		switch t := toks[j].Type; {
-		case isOpen(t):
-			depth++
-		case isClose(t):
-			depth--
-			if depth == 0 {
-				return j
-			}
-		}
-	}
-	return -1
+	return match
 }
 
 // keywordNames are the names that end no operand: "if (1,)" is a tuple,
@@ -425,95 +409,66 @@ func dropTrailingCommas(toks []*tokens.Token, block bool) []*tokens.Token {
 	if block && len(toks) > 2 && toks[0].Val == "macro" {
 		signature = 2
 	}
-	for i := len(toks) - 2; i >= 1; i-- {
-		if toks[i].Type != tokens.Comma || toks[i-1].Type == tokens.Comma || isOpen(toks[i-1].Type) {
-			continue
-		}
-		switch toks[i+1].Type {
-		case tokens.RightBrace:
-		case tokens.RightParenthesis:
-			if open := matchingOpen(toks, i+1); open < 0 || open == signature || !endsOperand(toks, open-1, block) {
-				continue
+	var match []int
+	var out []*tokens.Token // nil until a comma is dropped
+	for i, t := range toks {
+		drop := false
+		if t.Type == tokens.Comma && i >= 1 && i+1 < len(toks) && toks[i-1].Type != tokens.Comma && !isOpen(toks[i-1].Type) {
+			switch toks[i+1].Type {
+			case tokens.RightBrace:
+				drop = true
+			case tokens.RightParenthesis:
+				if match == nil {
+					match = matchBrackets(toks)
+				}
+				open := match[i+1]
+				drop = open >= 0 && open != signature && endsOperand(toks, open-1, block)
 			}
-		default:
-			continue
 		}
-		toks = slices.Delete(toks, i, i+1)
+		if drop && out == nil {
+			out = append(make([]*tokens.Token, 0, len(toks)), toks[:i]...)
+		}
+		if !drop && out != nil {
+			out = append(out, t)
+		}
 	}
-	return toks
+	if out == nil {
+		return toks
+	}
+	return out
 }
 
-// rewriteFilterCalls turns "x|f(a)(b)", the call of a filter's result, into
-// callFunc(x|f(a), b). Jinja2 allows only calls, filters and tests after a
-// filter: "x|f()().y" stays a syntax error.
+// rewriteFilterCalls turns "x|f(a)(b)", a call of what a filter returns,
+// into "x|f(a)|callFunc(b)": the internal filter callFunc calls its value.
+// As in Jinja2, only calls, filters and tests may follow a filter:
+// "x|f()().y" stays a syntax error.
 func rewriteFilterCalls(toks []*tokens.Token) []*tokens.Token {
-	for p := 0; p+3 < len(toks); p++ {
-		if toks[p].Type != tokens.Pipe || toks[p+1].Type != tokens.Name || toks[p+2].Type != tokens.LeftParenthesis {
-			continue
-		}
-		argsEnd := matchingClose(toks, p+2)
-		if argsEnd < 0 || argsEnd+1 >= len(toks) || toks[argsEnd+1].Type != tokens.LeftParenthesis {
-			continue
-		}
-		callEnd := matchingClose(toks, argsEnd+1)
-		if callEnd < 0 || callEnd+1 < len(toks) && (toks[callEnd+1].Type == tokens.Dot || toks[callEnd+1].Type == tokens.LeftBracket) {
-			continue
-		}
-		start := filterOperandStart(toks, p)
-		if start < 0 {
-			continue
-		}
-		at := toks[argsEnd+1]
-		repl := []*tokens.Token{synth(at, tokens.Name, callFunc), synth(at, tokens.LeftParenthesis, "(")}
-		repl = append(repl, toks[start:argsEnd+1]...)
-		if callEnd > argsEnd+2 {
-			repl = append(repl, synth(at, tokens.Comma, ","))
-			repl = append(repl, toks[argsEnd+2:callEnd]...)
-		}
-		repl = append(repl, synth(at, tokens.RightParenthesis, ")"))
-		toks = slices.Replace(toks, start, callEnd+1, repl...)
-		p = start
-	}
-	return toks
-}
-
-// filterOperandStart returns the first token of what the filter whose pipe
-// is at p applies to: as in Jinja2, a unary operand, that is an optional
-// sign, a name, literal or bracketed expression, and its attributes,
-// subscripts, calls and earlier filters. -1 if there is no operand.
-func filterOperandStart(toks []*tokens.Token, p int) int {
-	i := p // the operand ends before i
-	for {
-		j := i - 1
-		if j < 0 {
-			return -1
-		}
-		switch t := toks[j]; {
-		case isClose(t.Type):
-			open := matchingOpen(toks, j)
-			if open < 0 {
-				return -1
+	var match []int
+	var calls []bool // calls[i]: toks[i] opens the arguments of a rewritten call
+	var out []*tokens.Token
+	for i, t := range toks {
+		if t.Type == tokens.LeftParenthesis && i >= 1 && toks[i-1].Type == tokens.RightParenthesis {
+			if match == nil {
+				match, calls = matchBrackets(toks), make([]bool, len(toks))
 			}
-			i = open
-			if endsOperand(toks, open-1, false) {
-				continue // a call, subscript or filter arguments
+			open, end := match[i-1], match[i]
+			afterFilter := open >= 2 && toks[open-1].Type == tokens.Name && toks[open-2].Type == tokens.Pipe ||
+				open >= 0 && calls[open]
+			followed := end >= 0 && end+1 < len(toks) && (toks[end+1].Type == tokens.Dot || toks[end+1].Type == tokens.LeftBracket)
+			if afterFilter && end >= 0 && !followed {
+				if out == nil {
+					out = append(make([]*tokens.Token, 0, len(toks)+8), toks[:i]...)
+				}
+				out = append(out, synth(t, tokens.Pipe, "|"), synth(t, tokens.Name, callFunc))
+				calls[i] = true
 			}
-		case t.Type == tokens.Name || t.Type == tokens.Integer:
-			i = j
-			if j > 0 && (toks[j-1].Type == tokens.Dot || toks[j-1].Type == tokens.Pipe) {
-				i = j - 1 // an attribute or a filter
-				continue
-			}
-		case t.Type == tokens.String || t.Type == tokens.Float:
-			i = j
-		default:
-			return -1
 		}
-		break
+		if out != nil {
+			out = append(out, t)
+		}
 	}
-	for i > 0 && (toks[i-1].Type == tokens.Addition || toks[i-1].Type == tokens.Subtraction) &&
-		(i == 1 || !endsOperand(toks, i-2, false)) {
-		i--
+	if out == nil {
+		return toks
 	}
-	return i
+	return out
 }

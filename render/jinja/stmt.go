@@ -591,6 +591,15 @@ func parseCall(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		return nil, err
 	}
 	call, ok := expr.(*nodes.Call)
+	if fe, isFilter := expr.(*nodes.FilteredExpression); isFilter && fe.Filters[len(fe.Filters)-1].Name == callFunc {
+		// {% call x|f()() %}: the rewritten call of a filter's result.
+		last := fe.Filters[len(fe.Filters)-1]
+		var callee nodes.Expression = fe.Expression
+		if len(fe.Filters) > 1 {
+			callee = &nodes.FilteredExpression{Expression: fe.Expression, Filters: fe.Filters[:len(fe.Filters)-1]}
+		}
+		call, ok = &nodes.Call{Location: last.Token, Func: callee, Args: last.Args, Kwargs: last.Kwargs}, true
+	}
 	if !ok {
 		return nil, errAt(p, args, "expected a call expression in call tag")
 	}
