@@ -201,7 +201,8 @@ var keywordTokens = map[string]tokens.Type{
 //     prints a). Spaces are cut off again; anything else is a syntax error,
 //     as in Jinja2.
 //   - A name starting with a digit ("1a", a number followed by letters) is
-//     a syntax error, not a variable.
+//     a syntax error, not a variable; after skipped characters, 0x1F, 0o17
+//     and 0b11 are such names, and are made integers again.
 //   - The operators in, is, and, or and not come out as names when
 //     something other than a space follows them; they are made operators.
 //     After a dot they are attribute names (d.in).
@@ -233,7 +234,7 @@ func repairTokens(toks []*tokens.Token, input string, at func(int) (int, int)) (
 			out = append(out, t)
 			continue
 		}
-		start := t.Pos
+		prefixStart, start := t.Pos, t.Pos
 		for start < len(input) {
 			r, size := utf8.DecodeRuneInString(input[start:])
 			if !skippedByLexer(r) {
@@ -263,6 +264,12 @@ func repairTokens(toks []*tokens.Token, input string, at func(int) (int, int)) (
 				t.Type = tokens.Name // an attribute: d.in
 			}
 		case tokens.Name:
+			if start > prefixStart && isPrefixedInteger(t.Val) {
+				// gonja recognizes 0x, 0o and 0b only at the start of a
+				// token, which the skipped characters were.
+				t.Type = tokens.Integer
+				break
+			}
 			if r, _ := utf8.DecodeRuneInString(t.Val); unicode.IsDigit(r) {
 				return nil, &SyntaxError{Line: t.Line, Col: t.Col, Msg: fmt.Sprintf("invalid name %q: a name cannot start with a digit", t.Val)}
 			}
@@ -295,6 +302,31 @@ func repairTokens(toks []*tokens.Token, input string, at func(int) (int, int)) (
 // endsTag reports whether a token of type t ends a tag or the template.
 func endsTag(t tokens.Type) bool {
 	return t == tokens.VariableEnd || t == tokens.BlockEnd || t == tokens.EOF || t == tokens.Error
+}
+
+// isPrefixedInteger reports whether s is a hexadecimal, octal or binary
+// integer literal (0x1F, 0o17, 0b1_0).
+func isPrefixedInteger(s string) bool {
+	if len(s) < 3 || s[0] != '0' {
+		return false
+	}
+	var digit func(byte) bool
+	switch s[1] {
+	case 'x', 'X':
+		digit = func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+	case 'o', 'O':
+		digit = func(c byte) bool { return c >= '0' && c <= '7' }
+	case 'b', 'B':
+		digit = func(c byte) bool { return c == '0' || c == '1' }
+	default:
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if !digit(s[i]) && (s[i] != '_' || i == len(s)-1 || s[i+1] == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // skippedByLexer reports whether gonja's expression lexer passes over r

@@ -368,6 +368,7 @@ BATCHES.append(dict(
         "{% for a in 'x', 'y' %}{{ a }}{% endfor %}|{% for a in 'x', 'y' if a != 'x' %}{{ a }}{% endfor %}|{% for a in 1, %}{{ a }}{% endfor %}",
         "{{ ,1 }}",
         "{% for a in 'x' if true, 'y' %}{{ a }}{% endfor %}",
+        "{{\n0x1F\n}}|{{ 1 +\n0o17 }}|{{\n0b1_1 }}|{{\n1_000.5 }}",
     ],
 ))
 
