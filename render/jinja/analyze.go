@@ -2,6 +2,7 @@ package jinja
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -64,6 +65,17 @@ type analyzer struct {
 	stack  []*macroStmt        // macros being walked, innermost last
 	inner  []*scope            // the parameter scope of each macro in stack
 	err    error
+
+	// explicitCaller[i] holds while stack[i] has a parameter named caller
+	// without a default and no assignment to caller has been seen in its
+	// body yet: reading caller then is Jinja2's error (see readCaller).
+	explicitCaller []bool
+	// callerFrom is the first macro of stack that sees reads and
+	// assignments of caller: Jinja2's check does not look into blocks.
+	callerFrom int
+	// inFor counts the for loops being walked; inside one, assigning to
+	// loop is an error.
+	inFor int
 }
 
 type use struct {
@@ -146,19 +158,33 @@ func (a *analyzer) node(n nodes.Node, sc *scope, topLevel bool) {
 
 func (a *analyzer) stmt(block *nodes.ControlStructureBlock, sc *scope, topLevel bool) {
 	switch s := block.ControlStructure.(type) {
+	// The walk follows the order of Jinja2's compiler (a for's targets
+	// before its iterable, its condition last; a filter block's body before
+	// its filters), which the caller check depends on.
 	case *ifStmt:
-		a.exprs(s.conds, sc)
-		for _, b := range s.bodies {
+		for i, b := range s.bodies {
+			if i < len(s.conds) {
+				a.expr(s.conds[i], sc)
+			}
 			a.body(b, sc.child())
 		}
 	case *forStmt:
+		a.assign(s.targets...)
+		if slices.Contains(s.targets, "loop") {
+			a.fail(block.Location, "Can't assign to special loop variable in for-loop target")
+		}
 		a.expr(s.iter, sc)
-		inner := sc.child(append([]string{"loop"}, s.targets...)...)
-		a.expr(s.cond, inner)
-		a.body(s.body, inner)
+		a.inFor++
+		a.body(s.body, sc.child(append([]string{"loop"}, s.targets...)...))
 		a.body(s.orElse, sc.child())
+		a.inFor--
+		a.expr(s.cond, sc.child(append([]string{"loop"}, s.targets...)...))
 		s.assigns = assignsIn(s.body)
 	case *setStmt:
+		a.assign(s.targets...)
+		if a.inFor > 0 && slices.Contains(s.targets, "loop") {
+			a.fail(block.Location, "Can't assign to special loop variable in for-loop target")
+		}
 		if s.nsName != "" {
 			a.name(s.nsName, sc, block.Location)
 		}
@@ -171,6 +197,7 @@ func (a *analyzer) stmt(block *nodes.ControlStructureBlock, sc *scope, topLevel 
 		}
 		a.body(s.body, sc.child())
 	case *withStmt:
+		a.assign(s.names...)
 		a.exprs(s.values, sc)
 		a.body(s.body, sc.child(s.names...))
 	case *macroStmt:
@@ -183,16 +210,19 @@ func (a *analyzer) stmt(block *nodes.ControlStructureBlock, sc *scope, topLevel 
 		a.expr(s.call, sc)
 		a.macro(s.caller, sc)
 	case *filterStmt:
+		a.body(s.body, sc.child())
 		for _, f := range s.filters {
 			a.filterArgs(f, sc)
 		}
-		a.body(s.body, sc.child())
 	case *blockStmt:
 		if _, dup := a.t.blocks[s.name]; dup {
 			a.fail(block.Location, "block %q defined twice", s.name)
 		}
 		a.t.blocks[s.name] = s
+		saved := a.callerFrom
+		a.callerFrom = len(a.stack)
 		a.body(s.body, sc.child("super"))
+		a.callerFrom = saved
 	case *extendsStmt:
 		a.t.deps = append(a.t.deps, dependency{target: s.target, shared: sc})
 		if !topLevel {
@@ -235,19 +265,48 @@ func (a *analyzer) ref(target string, withContext bool, sc *scope) {
 }
 
 func (a *analyzer) macro(m *macroStmt, sc *scope) {
+	a.assign(m.params...)
 	a.exprs(m.defaults, sc)
 	a.macros = append(a.macros, m)
 	a.uses[m] = &use{names: map[string]*tokens.Token{}}
 	inner := sc.child(m.params...)
+	explicit := false
+	for i, p := range m.params {
+		explicit = explicit || p == "caller" && m.defaults[i] == nil
+	}
 	a.stack = append(a.stack, m)
 	a.inner = append(a.inner, inner)
+	a.explicitCaller = append(a.explicitCaller, explicit)
 	a.body(m.body, inner)
 	a.stack = a.stack[:len(a.stack)-1]
 	a.inner = a.inner[:len(a.inner)-1]
+	a.explicitCaller = a.explicitCaller[:len(a.explicitCaller)-1]
+}
+
+// assign records an assignment to names (a set, for or with target, or a
+// parameter), for the caller check: once caller is assigned in a macro's
+// body, reading it reads that variable (see readCaller).
+func (a *analyzer) assign(names ...string) {
+	if slices.Contains(names, "caller") {
+		for i := a.callerFrom; i < len(a.explicitCaller); i++ {
+			a.explicitCaller[i] = false
+		}
+	}
+}
+
+// readCaller applies Jinja2's rule for a macro or call block whose body
+// reads caller before assigning it: caller is then the caller's body,
+// passed implicitly, so a parameter of that name must have a default.
+func (a *analyzer) readCaller(tok *tokens.Token) {
+	for i := a.callerFrom; i < len(a.explicitCaller); i++ {
+		if a.explicitCaller[i] {
+			a.fail(tok, `When defining macros or call blocks the special "caller" argument must be omitted or be given a default.`)
+		}
+	}
 }
 
 func (a *analyzer) filterArgs(f *nodes.FilterCall, sc *scope) {
-	if filters[f.Name] == nil {
+	if filters[f.Name] == nil && f.Name != callFunc {
 		a.fail(f.Token, "no filter named '%s'", f.Name)
 	}
 	a.args(f.Args, f.Kwargs, sc)
@@ -269,6 +328,9 @@ func (a *analyzer) exprs(list []nodes.Expression, sc *scope) {
 
 // name records a read of name.
 func (a *analyzer) name(name string, sc *scope, tok *tokens.Token) {
+	if name == "caller" {
+		a.readCaller(tok)
+	}
 	if len(a.stack) > 0 {
 		m := a.stack[len(a.stack)-1]
 		for i, outer := range a.stack {

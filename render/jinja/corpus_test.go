@@ -6,19 +6,36 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"strings"
 	"testing"
 )
 
-// The share of cases that must render byte-identically to Python Jinja2
-// 3.1.6, under both lenient and strict undefined: testdata/corpus.jsonl is
-// the project's shared corpus; testdata/extra_corpus.jsonl holds this
-// package's own cases (make_extra_corpus.py), whose known differences are
-// listed in FIDELITY.md. Raise the floors when fidelity improves.
-const (
-	corpusFloor      = 1.0
-	extraCorpusFloor = 0.94
-)
+// extraDifferences lists the cases of testdata/extra_corpus.jsonl (this
+// package's own cases, written by make_extra_corpus.py) whose output is
+// allowed to differ from Python Jinja2 3.1.6, each with the reason; every
+// one is a difference documented in FIDELITY.md. TestExtraCorpus fails when
+// any other case differs, and when a listed case matches, so that the list
+// stays true. testdata/corpus.jsonl, the project's shared corpus, allows no
+// difference at all.
+var extraDifferences = map[string]string{
+	"b2__025":    "d.items() prints as a list, not dict_items([...])",
+	"b2__074":    "batch(0) fails when called; Jinja2 fails only when the generator is consumed",
+	"b3__008":    "range(3) prints as a list, not range(0, 3)",
+	"b3__009":    "a map result prints as a list, not <generator object ...>",
+	"b3__011":    "self is undefined",
+	"b3__012":    "implicit string concatenation ('a' 'b') is a syntax error",
+	"b3__013":    "integer literals beyond int64 are a syntax error",
+	"b3__016":    "1. is accepted as 1.0",
+	"b3__018":    "sameas compares strings by value, not by CPython identity",
+	"b3__033":    "a bound method prints without its address",
+	"known__001": "by design: an unknown filter is rejected at load, even in a branch that never runs",
+	"known__002": "by design: an unknown test is rejected at load, even in a branch that never runs",
+	"known__003": "by design: dunder attributes (__class__) are not available",
+	"known__004": "by design: dunder attributes are not available through attr() or [] either",
+	"known__005": "a map result has a length; Jinja2's generator has none",
+	"known__006": "a map result has a last item; Jinja2's generator is not reversible",
+	"known__007": "1.2.3 (an attribute of a float literal) is a syntax error",
+	"known__008": "a newline between {% and raw is a syntax error",
+}
 
 type corpusCase struct {
 	ID             string          `json:"id"`
@@ -109,18 +126,46 @@ func renderCase(c corpusCase, strict bool) (outcome, error) {
 }
 
 func TestCorpus(t *testing.T) {
-	runCorpus(t, loadCorpus(t), corpusFloor, true)
+	cases := loadCorpus(t)
+	differ := runCorpus(t, cases, true)
+	t.Logf("corpus: %d/%d cases identical", len(cases)-len(differ), len(cases))
+	for _, id := range differ {
+		t.Errorf("%s: output differs from Jinja2's (go test -v -run TestCorpus shows how)", id)
+	}
 }
 
 func TestExtraCorpus(t *testing.T) {
-	runCorpus(t, loadCorpusFile(t, "testdata/extra_corpus.jsonl"), extraCorpusFloor, false)
+	cases := loadCorpusFile(t, "testdata/extra_corpus.jsonl")
+	differ := runCorpus(t, cases, false)
+	t.Logf("extra corpus: %d/%d cases identical, %d known differences", len(cases)-len(differ), len(cases), len(extraDifferences))
+	found := map[string]bool{}
+	for _, id := range differ {
+		found[id] = true
+		if _, ok := extraDifferences[id]; !ok {
+			t.Errorf("%s: output differs from Jinja2's and the case is not in extraDifferences (go test -v -run TestExtraCorpus shows how)", id)
+		}
+	}
+	ids := map[string]bool{}
+	for _, c := range cases {
+		ids[c.ID] = true
+	}
+	for id, why := range extraDifferences {
+		switch {
+		case !ids[id]:
+			t.Errorf("%s: listed in extraDifferences (%s) but not in the corpus", id, why)
+		case !found[id]:
+			t.Errorf("%s: listed in extraDifferences (%s) but now matches Jinja2: remove it from the list and FIDELITY.md", id, why)
+		}
+	}
 }
 
-// runCorpus renders every case lenient and strict and checks the pass
-// rate; with mustReject, every template Jinja2 rejects must be rejected.
-func runCorpus(t *testing.T, cases []corpusCase, floor float64, mustReject bool) {
-	passed := 0
-	var failures []string
+// runCorpus renders every case lenient and strict and returns the IDs of
+// the cases whose outcome differs from Jinja2's, in corpus order; with
+// mustReject, a template Jinja2 rejects that renders is also reported as
+// an error of its own.
+func runCorpus(t *testing.T, cases []corpusCase, mustReject bool) []string {
+	t.Helper()
+	var differ []string
 	for _, c := range cases {
 		ok := true
 		for _, strict := range []bool{false, true} {
@@ -135,9 +180,6 @@ func runCorpus(t *testing.T, cases []corpusCase, floor float64, mustReject bool)
 				continue
 			}
 			if got != want {
-				if ok {
-					failures = append(failures, c.ID)
-				}
 				ok = false
 				if testing.Verbose() {
 					t.Logf("%s (strict=%v):\n template: %q\n got:  %q\n want: %q", c.ID, strict, c.Template, got, want)
@@ -147,13 +189,9 @@ func runCorpus(t *testing.T, cases []corpusCase, floor float64, mustReject bool)
 				t.Errorf("%s: Jinja2 rejects this template, got output %q", c.ID, got.text)
 			}
 		}
-		if ok {
-			passed++
+		if !ok {
+			differ = append(differ, c.ID)
 		}
 	}
-	rate := float64(passed) / float64(len(cases))
-	t.Logf("corpus: %d/%d cases identical (%.1f%%); failing: %s", passed, len(cases), 100*rate, strings.Join(failures, ", "))
-	if rate < floor {
-		t.Errorf("corpus pass rate %.1f%%, want at least %.1f%%", 100*rate, 100*floor)
-	}
+	return differ
 }

@@ -12,10 +12,12 @@
 //     methods.
 //
 // gonja provides the lexer, the expression parser and the AST (package
-// nodes). The package registers its own control structures with gonja's
-// parser and evaluates the AST itself: gonja's executor cannot be cancelled,
-// treats None and undefined alike, applies Go arithmetic, sorts dict keys and
-// materialises range() in full, none of which can be changed from outside.
+// nodes). The package repairs the tokens where gonja departs from Jinja2's
+// syntax (lex.go, rewrite.go), registers its own control structures with
+// gonja's parser and evaluates the AST itself: gonja's executor cannot be
+// cancelled, treats None and undefined alike, applies Go arithmetic, sorts
+// dict keys and materialises range() in full, none of which can be changed
+// from outside.
 // Nothing here reads files: includes and imports resolve through a Loader
 // supplied by the caller.
 //

@@ -35,9 +35,40 @@ type macro struct {
 	stmt    *macroStmt
 	closure *frame
 	tpl     *Template
+	ctx     *frame // the context of tpl, for the blocks in the body
 }
 
-func (m *macro) repr() string { return fmt.Sprintf("<Macro %s>", quote(m.stmt.name)) }
+func (m *macro) repr() string {
+	if m.stmt.anonymous {
+		return "<Macro anonymous>"
+	}
+	return fmt.Sprintf("<Macro %s>", quote(m.stmt.name))
+}
+
+// attr returns the attributes of Jinja2's Macro object.
+func (m *macro) attr(name string) (any, bool) {
+	s := m.stmt
+	switch name {
+	case "name":
+		if s.anonymous {
+			return nil, true
+		}
+		return s.name, true
+	case "arguments":
+		args := make(Tuple, len(s.params))
+		for i, p := range s.params {
+			args[i] = p
+		}
+		return args, true
+	case "catch_kwargs":
+		return s.usesKwargs, true
+	case "catch_varargs":
+		return s.usesVarargs, true
+	case "caller":
+		return s.usesCaller, true
+	}
+	return nil, false
+}
 
 // namespace is the object namespace() returns: attributes can be assigned
 // with {% set ns.attr = value %}.
@@ -295,8 +326,8 @@ func (r *renderer) getAttr(obj any, name string) (any, error) {
 			return o.list, nil
 		}
 	case *macro:
-		if name == "name" {
-			return o.stmt.name, nil
+		if v, ok := o.attr(name); ok {
+			return v, nil
 		}
 	case string:
 		if r.strMethods[name] != nil {
@@ -308,6 +339,10 @@ func (r *renderer) getAttr(obj any, name string) (any, error) {
 		}
 	case *List:
 		if listMethods[name] {
+			return &boundMethod{recv: o, name: name}, nil
+		}
+	case Tuple:
+		if tupleMethods[name] {
 			return &boundMethod{recv: o, name: name}, nil
 		}
 	case int64, float64, bool, *big.Int:
@@ -771,10 +806,10 @@ func (r *renderer) callMacro(m *macro, args []any, kw []kwarg) (any, error) {
 		fr.set("caller", undefined{name: "caller", hint: "'caller' is undefined"})
 	}
 	r.calls++
-	saved := r.tpl
-	r.tpl = m.tpl
+	savedTpl, savedCtx := r.tpl, r.ctx
+	r.tpl, r.ctx = m.tpl, m.ctx
 	out, err := r.capture(func() error { return r.execWrapper(s.body, fr) })
-	r.tpl = saved
+	r.tpl, r.ctx = savedTpl, savedCtx
 	r.calls--
 	if err != nil {
 		return nil, err
@@ -792,6 +827,16 @@ func declaredIn(f *frame, name string) bool {
 }
 
 func (r *renderer) applyFilter(fc *nodes.FilterCall, v any, f *frame) (any, error) {
+	if fc.Name == callFunc { // the rewritten x|f(a)(b): call the filter's result
+		if err := r.tick(); err != nil {
+			return nil, err
+		}
+		args, kw, err := r.evalArgs(fc.Args, fc.Kwargs, f)
+		if err != nil {
+			return nil, err
+		}
+		return r.call(v, args, kw)
+	}
 	fn := r.filters[fc.Name]
 	if fn == nil {
 		return nil, &RenderError{Kind: "TemplateAssertionError", Msg: fmt.Sprintf("No filter named '%s'.", fc.Name)}

@@ -115,9 +115,9 @@ func (r *renderer) located(err error, line int) error {
 }
 
 func (r *renderer) execTemplate(t *Template, f *frame) error {
-	saved := r.tpl
-	r.tpl = t
-	defer func() { r.tpl = saved }()
+	savedTpl, savedCtx := r.tpl, r.ctx
+	r.tpl, r.ctx = t, f
+	defer func() { r.tpl, r.ctx = savedTpl, savedCtx }()
 	if t.extends != "" {
 		return r.execExtends(t, f)
 	}
@@ -245,6 +245,11 @@ func (r *renderer) iterate(v any) ([]any, error) {
 	return items(v)
 }
 
+// execStmt runs one tag in frame f. Scopes follow Jinja2: the bodies of
+// for (and its else), with, macro, call, filter, autoescape, block and the
+// block form of set get a child frame, so that their assignments do not
+// leak out; if does not. A block that is not scoped starts from the
+// template's context instead of f.
 func (r *renderer) execStmt(block *nodes.ControlStructureBlock, f *frame) error {
 	switch s := block.ControlStructure.(type) {
 	case *ifStmt:
@@ -276,21 +281,24 @@ func (r *renderer) execStmt(block *nodes.ControlStructureBlock, f *frame) error 
 		}
 		return r.execWrapper(s.body, inner)
 	case *macroStmt:
-		f.set(s.name, &macro{stmt: s, closure: f, tpl: r.tpl})
+		f.set(s.name, &macro{stmt: s, closure: f, tpl: r.tpl, ctx: r.ctx})
 		return nil
 	case *callStmt:
 		return r.execCall(s, f)
 	case *filterStmt:
 		return r.execFilterBlock(s, f)
 	case *blockStmt:
-		if r.blocks == nil {
-			return r.execBlock([]*blockStmt{s}, 0, f)
+		// A block sees the template's context, not the names around it
+		// (loop variables, with, macro parameters), unless it is scoped.
+		base := r.ctx
+		if s.scoped || base == nil {
+			base = f
 		}
 		chain := r.blocks[s.name]
 		if len(chain) == 0 {
 			chain = []*blockStmt{s}
 		}
-		return r.execBlock(chain, 0, f)
+		return r.execBlock(chain, 0, base)
 	case *extendsStmt:
 		return nil // handled by execTemplate
 	case *includeStmt:
@@ -316,7 +324,7 @@ func (r *renderer) execStmt(block *nodes.ControlStructureBlock, f *frame) error 
 		}
 		saved := r.escape
 		r.escape = truthy(v)
-		err = r.execWrapper(s.body, f)
+		err = r.execWrapper(s.body, f.child())
 		r.escape = saved
 		return err
 	}
@@ -324,7 +332,7 @@ func (r *renderer) execStmt(block *nodes.ControlStructureBlock, f *frame) error 
 }
 
 func (r *renderer) execCall(s *callStmt, f *frame) error {
-	caller := &macro{stmt: s.caller, closure: f, tpl: r.tpl}
+	caller := &macro{stmt: s.caller, closure: f, tpl: r.tpl, ctx: r.ctx}
 	v, err := r.evalCall(s.call, f, caller)
 	if err != nil {
 		return err
@@ -337,7 +345,7 @@ func (r *renderer) execCall(s *callStmt, f *frame) error {
 }
 
 func (r *renderer) execFilterBlock(s *filterStmt, f *frame) error {
-	body, err := r.capture(func() error { return r.execWrapper(s.body, f) })
+	body, err := r.capture(func() error { return r.execWrapper(s.body, f.child()) })
 	if err != nil {
 		return err
 	}
@@ -374,7 +382,7 @@ func (r *renderer) execSet(s *setStmt, f *frame) error {
 	var v any
 	var err error
 	if s.body != nil {
-		body, err := r.capture(func() error { return r.execWrapper(s.body, f) })
+		body, err := r.capture(func() error { return r.execWrapper(s.body, f.child()) })
 		if err != nil {
 			return err
 		}
@@ -460,7 +468,7 @@ func (r *renderer) loop(s *forStmt, seq any, f *frame, depth int) error {
 	}
 	if len(list) == 0 {
 		if s.orElse != nil {
-			return r.execWrapper(s.orElse, f)
+			return r.execWrapper(s.orElse, f.child())
 		}
 		return nil
 	}

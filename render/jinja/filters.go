@@ -549,7 +549,7 @@ func filterIndent(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := r.toStr(v)
+	s, err := strArg(v, "unsupported operand type(s) for +=: '%s' and 'str'")
 	if err != nil {
 		return nil, err
 	}
@@ -579,6 +579,22 @@ func filterIndent(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 		return Markup(rv), nil
 	}
 	return rv, nil
+}
+
+// strArg is the value of a filter that, in Jinja2, uses str methods or
+// operators on it directly (indent, wordwrap) rather than converting it:
+// other values fail with the TypeError msg (formatted with the type name),
+// undefined values always (a lenient Undefined fails on them too).
+func strArg(v any, msg string) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case Markup:
+		return string(v), nil
+	case undefined:
+		return "", v.err()
+	}
+	return "", typeErrorf(msg, typeName(v))
 }
 
 // indentArg is the indent argument of indent and tojson: a string, or a
@@ -775,6 +791,9 @@ func filterList(r *renderer, v any) (any, error) {
 }
 
 func filterMap(r *renderer, v any, args []any, kw []kwarg) (any, error) {
+	if ok, err := r.truth(v); !ok || err != nil {
+		return emptyUnlessErr(err)
+	}
 	list, err := r.iterate(v)
 	if err != nil {
 		return nil, err
@@ -823,6 +842,17 @@ func filterMap(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 		}
 	}
 	return &List{Items: out}, nil
+}
+
+// emptyUnlessErr is the result of map, select, reject, selectattr and
+// rejectattr on a false value: Jinja2 checks "if value" before looking at
+// the arguments or iterating, so none, 0, false and "" give an empty
+// sequence (and a strict undefined its error).
+func emptyUnlessErr(err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &List{Items: []any{}}, nil
 }
 
 func minMax(name string, sign int) filterFunc {
@@ -912,6 +942,9 @@ func filterRandom(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 // selectFilter builds select, reject, selectattr and rejectattr.
 func selectFilter(name string, keep, byAttr bool) filterFunc {
 	return func(r *renderer, v any, args []any, kw []kwarg) (any, error) {
+		if ok, err := r.truth(v); !ok || err != nil {
+			return emptyUnlessErr(err)
+		}
 		list, err := r.iterate(v)
 		if err != nil {
 			return nil, err
@@ -1314,10 +1347,6 @@ func filterTruncate(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := r.toStr(v)
-	if err != nil {
-		return nil, err
-	}
 	n, err := argInt("truncate", a[0])
 	if err != nil {
 		return nil, err
@@ -1336,6 +1365,24 @@ func filterTruncate(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	}
 	if leeway < 0 {
 		return nil, &RenderError{Kind: "AssertionError", Msg: fmt.Sprintf("expected leeway >= 0, got %d", leeway)}
+	}
+	switch v.(type) {
+	case string, Markup, undefined:
+	default:
+		// Jinja2 measures any value with a length and returns it as it is
+		// when it fits; only strings can be cut.
+		size, err := length(v)
+		if err != nil {
+			return nil, err
+		}
+		if int64(size) <= n+leeway {
+			return v, nil
+		}
+		return nil, typeErrorf("cannot truncate a %s", typeName(v))
+	}
+	s, err := r.toStr(v)
+	if err != nil {
+		return nil, err
 	}
 	if int64(utf8.RuneCountInString(s)) <= n+leeway {
 		return s, nil
@@ -1482,7 +1529,7 @@ func filterWordwrap(r *renderer, v any, args []any, kw []kwarg) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := r.toStr(v)
+	s, err := strArg(v, "'%s' object has no attribute 'splitlines'")
 	if err != nil {
 		return nil, err
 	}

@@ -8,9 +8,13 @@ import (
 )
 
 // FuzzRender parses and renders arbitrary templates: errors are fine,
-// panics and engine failures are not. The seeds are the corpus templates.
+// panics and engine failures are not. The seeds are the templates of both
+// corpora.
 func FuzzRender(f *testing.F) {
 	for _, c := range loadCorpus(f) {
+		f.Add(c.Template)
+	}
+	for _, c := range loadCorpusFile(f, "testdata/extra_corpus.jsonl") {
 		f.Add(c.Template)
 	}
 	for _, s := range []string{"{{ not not not x }}", "{{ [a if b else c if d] }}", "{{ 1 < 2 < 3 < 4 }}", "{% for x in y if a < b < c %}{% endfor %}"} {

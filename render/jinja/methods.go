@@ -88,6 +88,9 @@ var listMethods = map[string]bool{
 	"count": true, "reverse": true, "sort": true, "copy": true, "clear": true,
 }
 
+// tupleMethods are the list methods that do not modify the list.
+var tupleMethods = map[string]bool{"index": true, "count": true}
+
 var dictMethods = map[string]bool{
 	"items": true, "keys": true, "values": true, "get": true, "pop": true, "update": true,
 	"setdefault": true, "copy": true, "clear": true, "popitem": true,
@@ -99,6 +102,8 @@ func (r *renderer) hasMethod(recv any, name string) bool {
 		return r.strMethods[name] != nil
 	case *List:
 		return listMethods[name]
+	case Tuple:
+		return tupleMethods[name]
 	case *Dict:
 		return dictMethods[name]
 	case *loopInfo:
@@ -125,6 +130,11 @@ func (r *renderer) callMethod(recv any, name string, args []any, kw []kwarg) (an
 		return v, err
 	case *List:
 		return r.listMethod(o, name, args, kw)
+	case Tuple:
+		if !tupleMethods[name] {
+			break
+		}
+		return r.listMethod(&List{Items: o}, name, args, kw)
 	case *Dict:
 		return r.dictMethod(o, name, args, kw)
 	case *loopInfo:

@@ -25,7 +25,9 @@ const (
 )
 
 // SyntaxError is a template that cannot be compiled: a lexer or parser
-// error, a non-literal include target, a recursive macro, or nesting beyond
+// error, what Jinja2's compiler rejects (an unknown filter or test,
+// assigning to loop in a for loop, a caller parameter without default), a
+// non-literal include target, a recursive macro, or nesting beyond
 // MaxNesting. Line and Col are 1-based; 0 when unknown.
 type SyntaxError struct {
 	Name      string
@@ -136,74 +138,6 @@ func Parse(name, src string, opts ...ParseOption) (t *Template, err error) {
 		return nil, err
 	}
 	return t, nil
-}
-
-// lex runs gonja's lexer and checks what the parser would not: lexer errors
-// (gonja's parser treats an error token like the end of input) and nesting.
-func lex(name, src string, cfg *config.Config) ([]*tokens.Token, error) {
-	stream := tokens.LexAll(src, cfg)
-	var toks []*tokens.Token
-	depth := 0
-	blockDepth := 0
-	afterBegin := false // the previous token opened a tag
-	setTag, setAssign := false, false
-	for {
-		tok := stream.Current()
-		if tok == nil {
-			break
-		}
-		toks = append(toks, tok)
-		begin := false
-		switch tok.Type {
-		case tokens.Error:
-			line, col := tok.Line, tok.Col
-			if line == 0 {
-				line, col = position(src, tok.Pos)
-			}
-			return nil, &SyntaxError{Name: name, Line: line, Col: col, Msg: tok.Val}
-		case tokens.LeftParenthesis, tokens.LeftBracket, tokens.LeftBrace:
-			depth++
-			if depth > MaxNesting {
-				return nil, &SyntaxError{Name: name, Line: tok.Line, Col: tok.Col, Msg: "expression nested too deeply"}
-			}
-		case tokens.RightParenthesis, tokens.RightBracket, tokens.RightBrace:
-			depth--
-		case tokens.Assign:
-			setAssign = true
-		case tokens.BlockBegin:
-			begin = true
-		case tokens.BlockEnd:
-			if setTag && !setAssign {
-				blockDepth++ // {% set x %}...{% endset %}
-			}
-			setTag = false
-		case tokens.Name:
-			if afterBegin {
-				switch {
-				case tok.Val == "set":
-					setTag, setAssign = true, false
-				case blockOpeners[tok.Val]:
-					blockDepth++
-				case strings.HasPrefix(tok.Val, "end") && blockDepth > 0:
-					blockDepth--
-				}
-			}
-		}
-		if blockDepth > MaxNesting {
-			return nil, &SyntaxError{Name: name, Line: tok.Line, Col: tok.Col, Msg: "tags nested too deeply"}
-		}
-		afterBegin = begin
-		if stream.End() {
-			break
-		}
-		stream.Next()
-	}
-	return toks, nil
-}
-
-var blockOpeners = map[string]bool{
-	"if": true, "for": true, "macro": true, "call": true, "filter": true, "with": true,
-	"block": true, "autoescape": true, "raw": true,
 }
 
 func invalidUTF8At(s string) int {

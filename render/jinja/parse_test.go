@@ -38,6 +38,11 @@ func TestParseSyntaxErrors(t *testing.T) {
 		{"tag nesting", strings.Repeat("{% if x %}", MaxNesting+1), 0, 0, "nested too deeply"},
 		{"set block nesting", strings.Repeat("{% set x %}", MaxNesting+1), 0, 0, "nested too deeply"},
 		{"assign to none", "{% set none = 1 %}", 1, 0, "cannot assign"},
+		{"unknown character", "{{ a ? b }}", 1, 6, "unexpected char '?'"},
+		{"unknown character after a newline", "{{ a +\n  b $ c }}", 2, 5, "unexpected char '$'"},
+		{"emoji in a name", "{{ a😀 }}", 1, 5, "unexpected char '😀'"},
+		{"name starting with a digit", "{{ 1a }}", 1, 4, `invalid name "1a"`},
+		{"position after a numeric attribute chain", "{{ x.0.0.0 ? }}", 1, 12, "unexpected char '?'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +56,9 @@ func TestParseSyntaxErrors(t *testing.T) {
 			}
 			if tt.line != 0 && se.Line != tt.line {
 				t.Errorf("Line = %d, want %d (%v)", se.Line, tt.line, se)
+			}
+			if tt.col != 0 && se.Col != tt.col {
+				t.Errorf("Col = %d, want %d (%v)", se.Col, tt.col, se)
 			}
 			if !strings.Contains(se.Msg, tt.msg) {
 				t.Errorf("Msg = %q, want it to contain %q", se.Msg, tt.msg)
@@ -108,6 +116,11 @@ func TestVariables(t *testing.T) {
 		{"{% set ns = namespace() %}{% set ns.x = v %}", []string{"v"}},
 		{"{{ {'k': v, w: 1} }} {{ [l1, (t1, t2)] }} {{ -n }} {{ not m }} {{ s[a1:a2] }}", []string{"a1", "a2", "l1", "m", "n", "s", "t1", "t2", "v", "w"}},
 		{"{{ f(x, key=y) }}", []string{"f", "x", "y"}},
+		{`{{ a|attr("f")(b, k=c) }}`, []string{"a", "b", "c"}},
+		{"{% for x in p, q %}{{ x }}{% endfor %}", []string{"p", "q"}},
+		{"{{ a, b }}", []string{"a", "b"}},
+		{"{{ a +\nb }}", []string{"a", "b"}},
+		{"{% autoescape true %}{% set y = 1 %}{% endautoescape %}{{ y }}", []string{"y"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {

@@ -127,9 +127,11 @@ type renderer struct {
 	steps    int
 	escape   bool // autoescape
 	blocks   map[string][]*blockStmt
-	top      *frame // the render's variables
-	filters  map[string]filterFunc
-	tests    map[string]testFunc
+	// ctx is the context of the template being executed, the frame its
+	// top level runs in: what a block sees unless it is scoped.
+	ctx     *frame
+	filters map[string]filterFunc
+	tests   map[string]testFunc
 	// strMethods is the package table, reached through the renderer to
 	// avoid an initialization cycle (str.format reads attributes).
 	strMethods map[string]strMethod
@@ -148,7 +150,6 @@ func newRenderer(opts Options) *renderer {
 
 func (r *renderer) run(t *Template, vars map[string]any, guard *varsGuard) (string, error) {
 	top := &frame{m: make(map[string]any, 8), vars: vars, guard: guard}
-	r.top = top
 	r.includes = append(r.includes, t.name)
 	r.out = &output{}
 	r.out.b.Grow(t.sizeHint)

@@ -16,15 +16,22 @@ import (
 //     evaluator runs lazily (gonja parses it only at the top of {{ }});
 //   - chained comparisons "a < b < c" become a call of the internal
 //     chainFunc(a, "<", b, "<", c), evaluated as Python reads the chain
-//     (gonja reads "(a < b) < c").
+//     (gonja reads "(a < b) < c");
+//   - a call of a filter's result, "x|f(a)(b)", becomes a filter of the
+//     internal callFunc, "x|f(a)|callFunc(b)" (gonja allows no call after a
+//     filter);
+//   - a trailing comma in a dict literal or in call arguments, "{1: 2,}"
+//     or "f(a,)", is dropped (gonja accepts it only in lists and tuples);
+//   - a tuple without parentheses in {{ }}, "{{ a, b }}", gets them.
 //
 // Rewrites work on one tag at a time; a tag may hold at most MaxTagTokens
 // tokens, which bounds their cost.
 
-// Internal function names; no template can spell them.
+// Internal function and filter names; no template can spell them.
 const (
 	condFunc  = "\x00if"
 	chainFunc = "\x00cmp"
+	callFunc  = "\x00call"
 )
 
 // MaxTagTokens is the most tokens a single {{ }} or {% %} tag may hold.
@@ -52,6 +59,11 @@ func rewriteTokens(toks []*tokens.Token) ([]*tokens.Token, error) {
 			return nil, &SyntaxError{Line: t.Line, Col: t.Col, Msg: fmt.Sprintf("tag longer than %d tokens", MaxTagTokens)}
 		}
 		tag := append([]*tokens.Token(nil), toks[i+1:j]...)
+		if t.Type == tokens.VariableBegin {
+			tag = wrapBareTuple(tag)
+		}
+		tag = dropTrailingCommas(tag, t.Type == tokens.BlockBegin)
+		tag = rewriteFilterCalls(tag)
 		tag = wrapDoubleNot(tag)
 		tag = rewriteCondExprs(tag)
 		tag = rewriteChainedComparisons(tag)
@@ -331,4 +343,132 @@ func chainStart(toks []*tokens.Token, i int) int {
 	return scanBack(toks, i, func(j, depth int) bool {
 		return depth == 0 && comparandBoundary(toks[j])
 	})
+}
+
+// matchBrackets returns, for each bracket in toks, the index of the bracket
+// that matches it; -1 for other tokens and unmatched brackets.
+func matchBrackets(toks []*tokens.Token) []int {
+	match := make([]int, len(toks))
+	var open []int
+	for i, t := range toks {
+		match[i] = -1
+		switch {
+		case isOpen(t.Type):
+			open = append(open, i)
+		case isClose(t.Type) && len(open) > 0:
+			o := open[len(open)-1]
+			open = open[:len(open)-1]
+			match[i], match[o] = o, i
+		}
+	}
+	return match
+}
+
+// keywordNames are the names that end no operand: "if (1,)" is a tuple,
+// "f (1,)" a call.
+var keywordNames = map[string]bool{"if": true, "elif": true, "else": true, "recursive": true}
+
+// endsOperand reports whether toks[i] can end an operand, so that a
+// bracket after it is a call or a subscript rather than a new operand. In a
+// {% %} tag (block), the first token is the tag's name, which ends nothing.
+func endsOperand(toks []*tokens.Token, i int, block bool) bool {
+	if i < 0 || block && i == 0 {
+		return false
+	}
+	switch t := toks[i]; t.Type {
+	case tokens.Name:
+		return !keywordNames[t.Val]
+	case tokens.Integer, tokens.Float, tokens.String:
+		return true
+	}
+	return isClose(toks[i].Type)
+}
+
+// wrapBareTuple puts parentheses around the expression of a {{ }} tag that
+// is a tuple without them: {{ a, b }} prints (a, b).
+func wrapBareTuple(toks []*tokens.Token) []*tokens.Token {
+	if len(toks) == 0 {
+		return toks
+	}
+	if end := scanForward(toks, 0, func(j, depth int) bool { return depth == 0 && toks[j].Type == tokens.Comma }); end == len(toks) || toks[end].Type != tokens.Comma {
+		return toks
+	}
+	out := make([]*tokens.Token, 0, len(toks)+2)
+	out = append(out, synth(toks[0], tokens.LeftParenthesis, "("))
+	out = append(out, toks...)
+	return append(out, synth(toks[len(toks)-1], tokens.RightParenthesis, ")"))
+}
+
+// dropTrailingCommas removes the comma before the closing brace of a dict
+// literal and before the closing parenthesis of a call's arguments. Commas
+// after an opening bracket or another comma stay (and fail in the parser),
+// as do trailing commas of tuples, where they matter ((1,)), and of macro
+// parameters, which Jinja2 rejects.
+func dropTrailingCommas(toks []*tokens.Token, block bool) []*tokens.Token {
+	signature := -1 // the parenthesis opening a macro's parameters
+	if block && len(toks) > 2 && toks[0].Val == "macro" {
+		signature = 2
+	}
+	var match []int
+	var out []*tokens.Token // nil until a comma is dropped
+	for i, t := range toks {
+		drop := false
+		if t.Type == tokens.Comma && i >= 1 && i+1 < len(toks) && toks[i-1].Type != tokens.Comma && !isOpen(toks[i-1].Type) {
+			switch toks[i+1].Type {
+			case tokens.RightBrace:
+				drop = true
+			case tokens.RightParenthesis:
+				if match == nil {
+					match = matchBrackets(toks)
+				}
+				open := match[i+1]
+				drop = open >= 0 && open != signature && endsOperand(toks, open-1, block)
+			}
+		}
+		if drop && out == nil {
+			out = append(make([]*tokens.Token, 0, len(toks)), toks[:i]...)
+		}
+		if !drop && out != nil {
+			out = append(out, t)
+		}
+	}
+	if out == nil {
+		return toks
+	}
+	return out
+}
+
+// rewriteFilterCalls turns "x|f(a)(b)", a call of what a filter returns,
+// into "x|f(a)|callFunc(b)": the internal filter callFunc calls its value.
+// As in Jinja2, only calls, filters and tests may follow a filter:
+// "x|f()().y" stays a syntax error.
+func rewriteFilterCalls(toks []*tokens.Token) []*tokens.Token {
+	var match []int
+	var calls []bool // calls[i]: toks[i] opens the arguments of a rewritten call
+	var out []*tokens.Token
+	for i, t := range toks {
+		if t.Type == tokens.LeftParenthesis && i >= 1 && toks[i-1].Type == tokens.RightParenthesis {
+			if match == nil {
+				match, calls = matchBrackets(toks), make([]bool, len(toks))
+			}
+			open, end := match[i-1], match[i]
+			afterFilter := open >= 2 && toks[open-1].Type == tokens.Name && toks[open-2].Type == tokens.Pipe ||
+				open >= 0 && calls[open]
+			followed := end >= 0 && end+1 < len(toks) && (toks[end+1].Type == tokens.Dot || toks[end+1].Type == tokens.LeftBracket)
+			if afterFilter && end >= 0 && !followed {
+				if out == nil {
+					out = append(make([]*tokens.Token, 0, len(toks)+8), toks[:i]...)
+				}
+				out = append(out, synth(t, tokens.Pipe, "|"), synth(t, tokens.Name, callFunc))
+				calls[i] = true
+			}
+		}
+		if out != nil {
+			out = append(out, t)
+		}
+	}
+	if out == nil {
+		return toks
+	}
+	return out
 }

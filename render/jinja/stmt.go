@@ -14,7 +14,9 @@ import (
 // registers with gonja's parser. gonja's own control structures keep their
 // fields unexported, resolve includes through its file-system-style loaders
 // and cannot be cancelled, so the package parses every tag itself into the
-// exported node types below and evaluates them in render.go.
+// node types below, which gonja's parser wraps in a
+// nodes.ControlStructureBlock; analyze.go checks them once parsed and
+// exec.go runs them.
 //
 // The set is exactly Jinja2's default tag set (no extensions): break,
 // continue, do and trans are Jinja2 extensions and are syntax errors here, as
@@ -85,6 +87,9 @@ type macroStmt struct {
 
 	// Filled by the analysis: which implicit names the body reads.
 	usesCaller, usesVarargs, usesKwargs bool
+	// anonymous marks the body of a call block (named caller here, for
+	// error messages): Jinja2 gives it no name.
+	anonymous bool
 }
 
 func (s *macroStmt) String() string { return "macro " + s.name }
@@ -110,8 +115,9 @@ func (s *filterStmt) String() string { return "filter" }
 // blockStmt is {% block name [scoped] %}...{% endblock %}.
 type blockStmt struct {
 	stmtBase
-	name string
-	body *nodes.Wrapper
+	name   string
+	scoped bool // sees the names around it, not only the template's context
+	body   *nodes.Wrapper
 }
 
 func (s *blockStmt) String() string { return "block " + s.name }
@@ -357,6 +363,24 @@ func parseFor(p, args *parser.Parser) (nodes.ControlStructure, error) {
 	if iter == nil {
 		return nil, errAt(p, args, "expected an iterable in for tag")
 	}
+	// {% for x in a, b %}: a bare tuple.
+	if args.Current(tokens.Comma) != nil {
+		items := []nodes.Expression{iter}
+		for args.Match(tokens.Comma) != nil {
+			if args.End() || args.CurrentName("if", "recursive") != nil {
+				break
+			}
+			item, err := args.ParseExpression()
+			if err != nil {
+				return nil, err
+			}
+			if item == nil {
+				return nil, errAt(p, args, "expected an expression after ','")
+			}
+			items = append(items, item)
+		}
+		iter = &nodes.Tuple{Location: iter.Position(), Val: items}
+	}
 	s.iter = iter
 	if args.MatchName("if") != nil {
 		cond, err := args.ParseExpression()
@@ -481,6 +505,9 @@ func parseWith(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		if args.Match(tokens.Comma) == nil {
 			break
 		}
+		if args.End() {
+			return nil, errAt(p, args, "expected a name after ',' in with tag")
+		}
 	}
 	body, err := parseBareBody(p, args, "with")
 	if err != nil {
@@ -523,6 +550,9 @@ func parseParams(p, args *parser.Parser, m *macroStmt) error {
 		if args.Match(tokens.Comma) == nil {
 			return errAt(p, args, "expected ',' or ')' in parameter list")
 		}
+		if args.Current(tokens.RightParenthesis) != nil {
+			return errAt(p, args, "expected a parameter name after ','")
+		}
 	}
 	return nil
 }
@@ -550,7 +580,7 @@ func parseMacro(p, args *parser.Parser) (nodes.ControlStructure, error) {
 
 func parseCall(p, args *parser.Parser) (nodes.ControlStructure, error) {
 	s := &callStmt{stmtBase: location(p, args)}
-	caller := &macroStmt{stmtBase: s.stmtBase, name: "caller"}
+	caller := &macroStmt{stmtBase: s.stmtBase, name: "caller", anonymous: true}
 	if args.Current(tokens.LeftParenthesis) != nil {
 		if err := parseParams(p, args, caller); err != nil {
 			return nil, err
@@ -561,6 +591,15 @@ func parseCall(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		return nil, err
 	}
 	call, ok := expr.(*nodes.Call)
+	if fe, isFilter := expr.(*nodes.FilteredExpression); isFilter && fe.Filters[len(fe.Filters)-1].Name == callFunc {
+		// {% call x|f()() %}: the rewritten call of a filter's result.
+		last := fe.Filters[len(fe.Filters)-1]
+		var callee nodes.Expression = fe.Expression
+		if len(fe.Filters) > 1 {
+			callee = &nodes.FilteredExpression{Expression: fe.Expression, Filters: fe.Filters[:len(fe.Filters)-1]}
+		}
+		call, ok = &nodes.Call{Location: last.Token, Func: callee, Args: last.Args, Kwargs: last.Kwargs}, true
+	}
 	if !ok {
 		return nil, errAt(p, args, "expected a call expression in call tag")
 	}
@@ -601,7 +640,7 @@ func parseBlock(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		return nil, errAt(p, args, "expected a block name")
 	}
 	s.name = name.Val
-	args.MatchName("scoped")
+	s.scoped = args.MatchName("scoped") != nil
 	args.MatchName("required")
 	body, endArgs, err := parseBody(p, args, "block")
 	if err != nil {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Generate testdata/extra_corpus.jsonl: templates beyond the shared corpus,
-one per line of the batches below, rendered by Python Jinja2 (default
+one per line of the batches below (or per item of a batch's
+template_list), rendered by Python Jinja2 (default
 Undefined and StrictUndefined, keep_trailing_newline=True). Same format as
 corpus.jsonl plus "partials" (templates available to include/import).
 
@@ -220,6 +221,277 @@ BATCHES.append(dict(
 ))
 
 
+# Scoping: which tags keep their assignments to themselves (for and its
+# else, with, macro, call, filter, autoescape, block, block set) and which
+# do not (if).
+BATCHES.append(dict(
+    name='scope',
+    vars={"xs": [1, 2], "empty": []},
+    partials={},
+    templates=r"""
+{% set x = 1 %}{% autoescape true %}{% set x = 2 %}{{ x }}{% endautoescape %}{{ x }}
+{% autoescape false %}{% set y = 2 %}{% endautoescape %}[{{ y }}]
+{% set x = 1 %}{% autoescape true %}{{ x }}{% set x = '<' %}{{ x }}{% endautoescape %}{{ x }}
+{% set x = 1 %}{% filter upper %}{% set x = 'b' %}{{ x }}{% endfilter %}{{ x }}
+{% filter upper %}{% macro m() %}q{% endmacro %}{% endfilter %}{{ m is defined }}
+{% set x = 1 %}{% with %}{% set x = 2 %}{% endwith %}{{ x }}
+{% set x = 1 %}{% with x = 3 %}{% autoescape true %}{% set x = 4 %}{% endautoescape %}{{ x }}{% endwith %}{{ x }}
+{% set x = 1 %}{% for i in xs %}{% set x = i %}{% endfor %}{{ x }}
+{% set x = 1 %}{% for i in empty %}{% else %}{% set x = 2 %}{{ x }}{% endfor %}{{ x }}
+{% set x = 1 %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}
+{% set x = 1 %}{% autoescape false %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}{% endautoescape %}{{ x }}
+{% set x = 1 %}{% block b %}{% set x = 2 %}{{ x }}{% endblock %}{{ x }}
+{% set x = 1 %}{% set y %}{% set x = 2 %}{{ x }}{% endset %}{{ x }}{{ y }}
+{% set x = 1 %}{% macro m() %}{% set x = 2 %}{{ x }}{% endmacro %}{{ m() }}{{ x }}
+{% set x = 1 %}{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}{% set x = 2 %}{{ x }}{% endcall %}{{ x }}
+{% set ns = namespace(a=1) %}{% autoescape false %}{% set ns.a = 2 %}{% endautoescape %}{% filter upper %}{% set ns.b = 'c' %}{% endfilter %}{{ ns.a }}{{ ns.b }}
+{% autoescape true %}{% filter upper %}{% set x = 1 %}{{ x }}{% endfilter %}{{ x }}{% endautoescape %}[{{ x }}]
+""",
+))
+
+
+# Filters on none and other false values: map, select, reject, selectattr
+# and rejectattr give nothing when the value is false (Jinja2 checks "if
+# value" first); the other sequence filters raise, as do indent, wordwrap
+# and truncate on values that are not strings.
+BATCHES.append(dict(
+    name='none',
+    vars={"none": None, "xs": [3, 1, 2], "users": [{"name": "al"}], "zero": 0, "no": False},
+    partials={},
+    templates=r"""
+{{ none|map("upper")|list }}|{{ none|map(attribute="name")|list }}|{{ none|map("nosuch")|list }}|{{ none|map|list }}
+{{ none|select|list }}|{{ none|select("odd")|list }}|{{ none|reject("odd")|list }}|{{ none|select("nosuch")|list }}
+{{ none|selectattr("name")|list }}|{{ none|rejectattr("name", "equalto", "al")|list }}|{{ none|selectattr|list }}
+{{ zero|map("upper")|list }}|{{ no|select|list }}|{{ ''|reject|list }}|{{ []|map("nosuch")|list }}
+{{ none|map("upper")|join(",") }}|{{ none|select|first }}|{{ none|reject|sort }}|{{ none|map("upper")|list|length }}|{{ none|map("string")|sum }}
+{% for x in none|map("upper") %}{{ x }}{% else %}empty{% endfor %}
+{{ none|map("upper")|map("lower")|list == [] }} {{ none|select|unique|list }} {{ none|reject|max }}|{{ none|selectattr("x")|batch(2)|list }}
+{{ missing|map("upper")|list }}|{{ missing|select|list }}
+{{ 5|map("upper")|list }}
+{{ true|select|list }}
+{{ none|join }}
+{{ none|join(",") }}
+{{ none|list }}
+{{ none|first }}
+{{ none|last }}
+{{ none|length }}
+{{ none|count }}
+{{ none|sort }}
+{{ none|unique|list }}
+{{ none|sum }}
+{{ none|min }}
+{{ none|max }}
+{{ none|batch(2)|list }}
+{{ none|slice(2)|list }}
+{{ none|groupby("x") }}
+{{ none|items|list }}
+{{ none|dictsort }}
+{{ none|reverse }}
+{{ none|random }}
+{{ none|xmlattr }}
+{{ none|abs }}
+{{ none|round }}
+{{ none|filesizeformat }}
+{{ none|indent }}
+{{ zero|indent }}
+{{ xs|indent }}
+{{ missing|indent }}
+{{ none|wordwrap(3) }}
+{{ xs|wordwrap(3) }}
+{{ missing|wordwrap(3) }}
+{{ none|truncate(3) }}
+{{ zero|truncate }}
+{{ xs|truncate(3) }}|{{ xs|truncate(1, end='') }}|{{ {'a': 1}|truncate(3) }}|{{ missing|truncate(3) }}|{{ 'abcdefghijk'|truncate(3) }}
+{{ ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']|truncate(3) }}
+{{ none|tojson }} {{ none|string }} {{ none|default("d") }} {{ none|d("d", true) }} {{ none|upper }} {{ none|trim }} {{ none|replace("N", "n") }} {{ none|int }} {{ none|float }} {{ none|wordcount }} {{ none|center(8) }}| {{ none|e }} {{ none|striptags }} {{ none|urlencode }} {{ none|pprint }} {{ none|format }} {{ none|attr("x") }}|{{ none|urlize }} {{ none|safe }}
+""",
+))
+
+
+# Syntax: what Jinja2 accepts must parse (integer attribute chains,
+# operators and expressions spread over lines), what it rejects must not
+# (names that are not identifiers, characters the lexer does not know).
+# The templates are a list here, as some hold newlines.
+BATCHES.append(dict(
+    name='syntax',
+    vars={"xs": [3, 1, 2], "name": "Ada", "d": {"b": 1, "a": 2}, "nested": [[1, [2, 3]]]},
+    partials={},
+    template_list=[
+        "{{ [[1]].0.0 }} {{ [[1, 2], [3]].0.1 }} {{ {'a': [[7]]}.a.0.0 }} {{ nested.0.1.1 }} {{ [[1]].0 .0 }} {{ xs.1_0 }}",
+        "{{ [[[5]]].0.0.0 }} {{ [[[[[6]]]]].0.0.0.0.0 }}",
+        "{{ [[1]].0. }}",
+        "{{ [[1]]. 0.0 }}",
+        "{{ d.in }}|{{ d.is }}|{{ d.not }}",
+        "{{ name +\nname }}",
+        "{% set x = [\n  1,\n  2\n] %}{{ x }}",
+        "{{ xs|join(\n',') }}|{{ 'a'\n~\nname }}|{{ name\n|upper }}|{{ name|upper\n}}",
+        "{% for x in\nxs %}{{ x }}{% endfor %}|{{ name is\ndefined }}|{{ true and\nfalse }}|{{ false or\n1 }}|{{ not\nfalse }}",
+        "{{ 1 in[1] }} {{ true and(false) }} {{ 1 in(xs) }}",
+        "{%\nif true %}y{%\nendif %}|{%- \n if true -%} y {%-\nendif %}|",
+        "{{ name\n-}} x",
+        "{{ name\r\n}}|{{ 'a'\r\n~ name }}",
+        "{{ name\u00a0}}|{{\u00a0name }}|{{ name\u2003+ name }}|{{ name\f}}",
+        "{{ \u00e9 }}|{{ _a }}|{{ a_1 }}",
+        "{{ 1a }}",
+        "{{ 1abc }}",
+        "{{ 1e }}",
+        "{% set 1a = 2 %}",
+        "{{ a\U0001F600 }}",
+        "{{ \U0001F600 }}",
+        "{{ ab\U0001F600c }}",
+        "{% set x\U0001F600 = 1 %}",
+        "{{ a ? b }}",
+        "{{ a ; b }}",
+        "{{ a $ b }}",
+        "{{ name # c }}",
+        "{{ name @ 1 }}",
+        "{{ a`b }}",
+        "{{ d|attr('items')()|list }} {{ name|attr('upper')() }} {{ name|attr('replace')('A', 'a') }} {{ name|attr('upper')()|lower }} {{ name|attr('upper') () }}",
+        "{{ 'a' ~ name|attr('lower')() ~ '!' }} {{ not name|attr('startswith')('A') }} {{ d|attr('get')('a', 5) + 1 }} {{ [name|attr('upper')(), 2] }} {{ name|attr('upper')() if true }}",
+        "{{ x|default(name|attr('upper'))() }} {{ xs[0]|string|attr('zfill')(3) }} {{ name|attr('upper')()|attr('lower')() }} {{ -d.b|abs|string|attr('zfill')(2) }}",
+        "{% macro m() %}M{{ caller() }}{% endmacro %}{% set ns = namespace(m=m) %}{% call ns|attr('m')() %}c{% endcall %}",
+        "{% for c in name|attr('lower')() %}{{ c }}.{% endfor %}{% if name|attr('startswith')('A') %}yes{% endif %}",
+        "{{ name|attr('upper')()() }}",
+        "{{ d|attr('items')().x }}",
+        "{{ d|attr('items')()[0] }}",
+        "{{ {1: 2,} }}|{{ {1: 2, 3: 4,} }}|{{ {'a': {'b': 1,},} }}|{{ [1, 2,] }}|{{ (1, 2,) }}|{{ (1,) }}|{{ ((1,),) }}",
+        "{{ dict(a=1,) }}|{{ range(3,)|list }}|{{ xs|join(',',) }}|{{ name.replace('A', 'a',) }}|{{ name|replace('A', 'a',)|upper }}",
+        "{% with a = dict(x=1,) %}{{ a }}{% endwith %}{% if (1,) %}t{% endif %}{{ 'x' if (1,) else (2,) }}{% for x in (1,) %}{{ x }}{% endfor %}",
+        "{{ {,} }}",
+        "{{ {1: 2,,} }}",
+        "{{ [1,,] }}",
+        "{{ dict(,) }}",
+        "{% macro m(a,) %}{{ a }}{% endmacro %}",
+        "{% macro m(a) %}{{ caller(1) }}{% endmacro %}{% call(x,) m(1) %}{{ x }}{% endcall %}",
+        "{% with a = 1, %}{{ a }}{% endwith %}",
+        "{{ 1, 2 }}|{{ 1, }}|{{ 'a', 'b'|upper }}|{{ 1 if false else 3, 2 }}|{{ (1, 2), }}|{{- 1, 2 -}}|",
+        "{% for a in 'x', 'y' %}{{ a }}{% endfor %}|{% for a in 'x', 'y' if a != 'x' %}{{ a }}{% endfor %}|{% for a in 1, %}{{ a }}{% endfor %}",
+        "{{ ,1 }}",
+        "{% for a in 'x' if true, 'y' %}{{ a }}{% endfor %}",
+        "{{\n0x1F\n}}|{{ 1 +\n0o17 }}|{{\n0b1_1 }}|{{\n1_000.5 }}",
+    ],
+))
+
+
+# Blocks see the template's context (its variables and top-level
+# assignments), not the names around them, unless they are scoped.
+BATCHES.append(dict(
+    name='blocks',
+    vars={"xs": [1, 2]},
+    partials={
+        "layout": "{% for x in xs %}<{% block item %}{{ x }}{% endblock %}>{% endfor %}"
+                  "{% for x in xs %}({% block sitem scoped %}{{ x }}{% endblock %}){% endfor %}",
+        "loops": "{% for x in xs %}{% block b %}[{{ x }}]{% endblock %}{% endfor %}",
+        "mac": "{% set top = 'T' %}{% macro m(z) %}{% block mb %}{{ z }}{{ top }}{% endblock %}{% endmacro %}",
+    },
+    templates=r"""
+{% for x in xs %}{% block b %}[{{ x }}]{% endblock %}{% endfor %}
+{% for x in xs %}{% block b scoped %}[{{ x }}{{ loop.index }}]{% endblock %}{% endfor %}
+{% set y = 1 %}{% block b %}{{ y }}{% endblock %}
+{% with y = 1 %}{% block b %}{{ y }}{% endblock %}{% endwith %}
+{% if true %}{% set y = 1 %}{% block b %}{{ y }}{% endblock %}{% endif %}
+{% macro m(z) %}{% block b %}{{ z }}{% endblock %}{% endmacro %}{{ m(1) }}
+{% block a %}{% set q = 1 %}{% block b %}{{ q }}{% endblock %}{% endblock %}
+{% extends 'layout' %}{% block item %}i{{ x }}{% endblock %}{% block sitem %}s{{ x }}{% endblock %}
+{% extends 'layout' %}{% set x = 'top' %}{% block item %}{{ x }}{% endblock %}
+{% for x in xs %}{% include 'loops' %}{% endfor %}
+{% from 'mac' import m %}{{ m(1) }}
+""",
+))
+
+
+# The special names: assigning to loop anywhere in a for loop is an error; a
+# macro or call block that reads caller before assigning it must not have a
+# caller parameter without a default. Macro objects' attributes.
+BATCHES.append(dict(
+    name='special',
+    vars={"xs": [1, 2]},
+    partials={},
+    templates=r"""
+{% for loop in xs %}{{ loop }}{% endfor %}
+{% for a, loop in [[1, 2]] %}{% endfor %}
+{% for (loop) in xs %}{% endfor %}
+{% for x in xs %}{% for loop in xs %}{% endfor %}{% endfor %}
+{% if false %}{% for loop in xs %}{% endfor %}{% endif %}
+{% macro m() %}{% for loop in xs %}{% endfor %}{% endmacro %}
+{% for x in xs %}{% set loop = 1 %}{{ loop }}{% endfor %}
+{% for x in xs %}{% set loop %}a{% endset %}{% endfor %}
+{% for x in xs %}{% else %}{% set loop = 1 %}{% endfor %}
+{% for x in xs %}{% macro m() %}{% set loop = 1 %}{% endmacro %}{% endfor %}
+{% for x in xs %}{% block b %}{% set loop = 1 %}{% endblock %}{% endfor %}
+{% for x in xs %}{% set a, loop = 1, 2 %}{% endfor %}
+{% for x in xs %}{% filter upper %}{% set loop = 1 %}{% endfilter %}{% endfor %}
+{% for x in xs %}{% with loop = 1 %}{{ loop }}{% endwith %}{% endfor %}
+{% for x in xs %}{% macro m(loop) %}{{ loop }}{% endmacro %}{{ m(x) }}{% endfor %}
+{% set loop = 1 %}{% for x in xs %}{{ loop.index }}{% endfor %}{{ loop }}
+{% with loop = 1 %}{{ loop }}{% endwith %}
+{% macro m(loop) %}{{ loop }}{% endmacro %}{{ m(1) }}
+{% set ns = namespace(loop=0) %}{% for x in xs %}{% set ns.loop = ns.loop + 1 %}{% endfor %}{{ ns.loop }}
+{% macro m(caller) %}{{ caller }}{% endmacro %}
+{% macro m(caller) %}{{ caller }}{% endmacro %}{{ m(1) }}
+{% macro m(caller) %}{% endmacro %}{{ m(1) }}
+{% macro m(a, caller) %}{{ caller() }}{% endmacro %}
+{% macro m(caller, a) %}{{ caller }}{% endmacro %}
+{% macro m(caller, a=1) %}{{ caller }}{% endmacro %}
+{% macro m(a=1, caller=2) %}{{ caller }}{% endmacro %}{{ m() }}|{% call m() %}c{% endcall %}
+{% macro m(caller=2) %}{{ caller() }}{% endmacro %}{% call m() %}c{% endcall %}
+{% macro m(caller) %}{% if false %}{{ caller }}{% endif %}{% endmacro %}
+{% macro m(caller) %}{% macro n() %}{{ caller }}{% endmacro %}{% endmacro %}
+{% macro m(caller) %}{% call n() %}{% endcall %}{% endmacro %}
+{% macro m(caller) %}{% call n() %}{{ caller }}{% endcall %}{% endmacro %}
+{% macro m(caller) %}{% set caller = 1 %}{{ caller }}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{{ caller }}{% set caller = 1 %}{% endmacro %}
+{% macro m(caller) %}{% set caller = caller %}{{ caller }}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{% for caller in [caller] %}{{ caller }}{% endfor %}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{% with caller = 3 %}{% endwith %}{{ caller }}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{% macro n(caller) %}{% endmacro %}{{ caller }}{% endmacro %}{{ m(5) }}
+{% macro m(caller) %}{% block b %}{{ caller }}{% endblock %}{% endmacro %}{{ m(5) }}
+{% call(caller) m() %}{{ caller }}{% endcall %}
+{% macro m() %}{{ caller(1) }}{% endmacro %}{% call(caller) m() %}{{ caller }}{% endcall %}
+{% macro m() %}{{ caller(1) }}{% endmacro %}{% call(caller=5) m() %}{{ caller }}{% endcall %}
+{% if false %}{% macro m(caller) %}{{ caller }}{% endmacro %}{% endif %}ok
+{% macro m(caller) %}{% if true %}{% set caller = 2 %}{% endif %}{{ caller }}{% endmacro %}{{ m(1) }}
+{% macro m(caller) %}{% filter upper %}{{ caller }}{% endfilter %}{% endmacro %}
+{% macro m(caller) %}{{ x|default(caller) }}{% endmacro %}
+{% macro m() %}{{ caller }}|{{ caller.name }}|{{ caller.arguments }}|{{ caller.catch_kwargs }}|{{ caller.caller }}{% endmacro %}{% call(a, b=1) m() %}c{% endcall %}
+{% macro m(x, y=2) %}{{ caller() }}{{ varargs }}{% endmacro %}{{ m }}|{{ m.name }}|{{ m.arguments }}|{{ m.catch_varargs }}|{{ m.caller }}|{{ m.catch_kwargs }}
+""",
+))
+
+
+# Values: the methods of tuples.
+BATCHES.append(dict(
+    name='values',
+    vars={"t": [1, 2, 1]},
+    partials={},
+    templates=r"""
+{{ (1, 2, 1).count(1) }}|{{ (1, 2).index(2) }}|{{ (1, 2)|attr("count")(1) }}|{{ (1, 2).count is callable }}
+{{ (1, 2).index(5) }}
+{{ (1, 2).append(5) }}
+""",
+))
+
+
+# Known differences, each listed with its reason in extraDifferences
+# (corpus_test.go) and in FIDELITY.md: deliberate ones (unknown filters and
+# tests fail at load, dunder attributes do not exist) and the rest.
+BATCHES.append(dict(
+    name='known',
+    vars={"name": "Ada"},
+    partials={},
+    template_list=[
+        "{% if false %}{{ x|nosuchfilter }}{% endif %}ok",
+        "{% if false %}{{ x is nosuchtest }}{% endif %}ok",
+        "{{ name.__class__ }}",
+        "{{ name|attr('__class__') }}|{{ name['__class__'] }}",
+        "{{ [1, 2]|map('string')|length }}",
+        "{{ [1, 2]|map('string')|last }}",
+        "{{ 1.2.3 }}",
+        "{%\nraw %}{{ x }}{% endraw %}",
+    ],
+))
+
+
 
 def render(env, template, variables):
     try:
@@ -235,7 +507,7 @@ def main():
             loader = jinja2.DictLoader(batch["partials"])
             lenient = jinja2.Environment(keep_trailing_newline=True, loader=loader)
             strict = jinja2.Environment(keep_trailing_newline=True, loader=loader, undefined=jinja2.StrictUndefined)
-            lines = [t for t in batch["templates"].split("\n") if t.strip()]
+            lines = batch.get("template_list") or [t for t in batch["templates"].split("\n") if t.strip()]
             for n, template in enumerate(lines, 1):
                 expected, error = render(lenient, template, batch["vars"])
                 s_expected, s_error = render(strict, template, batch["vars"])
