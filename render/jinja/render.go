@@ -198,7 +198,8 @@ func (r *renderer) capture(fn func() error) (string, error) {
 	return s, err
 }
 
-// checkSize rejects strings and lists too large to build.
+// checkLen rejects a string or value of n bytes, over the output limit,
+// before it is built.
 func (r *renderer) checkLen(n int) error {
 	if n > r.opts.MaxOutput {
 		return &LimitError{Limit: "size", Msg: fmt.Sprintf("value larger than %d bytes", r.opts.MaxOutput)}
