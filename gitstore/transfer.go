@@ -123,27 +123,22 @@ func (s *Store) releaseTransfer() { <-s.transfers }
 // Fetch (holding s.fetching) calls it, so two callers never each hold part
 // of the slots waiting for the rest.
 func (s *Store) exclusive(ctx context.Context, op string) (release func(), err error) {
-	n := 0
-	release = func() {
-		for range n {
-			<-s.transfers
-		}
-	}
-	for n < cap(s.transfers) {
-		select {
-		case s.transfers <- struct{}{}:
-			n++
-		case <-ctx.Done():
-			release()
-			return nil, ctxErr(ctx, op)
-		}
+	release, ok := s.takeAll(ctx.Done())
+	if !ok {
+		return nil, ctxErr(ctx, op)
 	}
 	return release, nil
 }
 
 // tryExclusive takes every slot of s.transfers if no transfer runs now.
 // It never waits, so anyone may call it.
-func (s *Store) tryExclusive() (release func(), ok bool) {
+func (s *Store) tryExclusive() (release func(), ok bool) { return s.takeAll(closedChan) }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// takeAll takes every slot of s.transfers, waiting for each until done is
+// closed; on giving up it gives back what it took.
+func (s *Store) takeAll(done <-chan struct{}) (release func(), ok bool) {
 	n := 0
 	release = func() {
 		for range n {
@@ -151,10 +146,16 @@ func (s *Store) tryExclusive() (release func(), ok bool) {
 		}
 	}
 	for n < cap(s.transfers) {
+		select { // a free slot first, even when done is closed
+		case s.transfers <- struct{}{}:
+			n++
+			continue
+		default:
+		}
 		select {
 		case s.transfers <- struct{}{}:
 			n++
-		default:
+		case <-done:
 			release()
 			return nil, false
 		}
