@@ -1,6 +1,5 @@
-// Package gitstore is promptreg's Git adapter: it owns the server's bare
-// clone of the prompt repository and implements registry.Source and
-// registry.HistorySource over it with go-git.
+// Package gitstore is promptreg's Git adapter: it owns the server's bare clone
+// of the prompt repository and reads, fetches and repairs it with go-git.
 //
 // A Store owns one bare clone, Dir/repo.git, of the prompt repository, whatever
 // --repo names: a local working repository, a bare repository, or a remote URL

@@ -1,5 +1,6 @@
-// Package render owns the prompt file format: it parses promptreg.yaml and
-// prompt files (YAML front matter, a Jinja body, chat role sections) into
-// registry values, validates input schemas, and renders prompt versions with
-// the hardened Jinja engine of render/jinja.
+// Package render owns the prompt file format and rendering: it parses prompt
+// files into registry values, validates input schemas and renders versions.
+//
+// Templates are evaluated by the hardened Jinja engine of render/jinja;
+// promptreg.yaml is the repoconfig package's.
 package render

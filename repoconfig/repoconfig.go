@@ -1,6 +1,5 @@
-// Package repoconfig owns promptreg.yaml, the optional configuration at the
-// root of a prompt repository: its format, defaults and validation, and
-// reading it at a commit.
+// Package repoconfig owns promptreg.yaml, the optional configuration at a
+// prompt repository's root: its format, defaults, validation, reading it.
 package repoconfig
 
 import (

@@ -1,5 +1,5 @@
-// Package snapshots keeps the snapshots promptreg serves current: fetch,
-// index history, build and swap, on a watch loop; and builds other commits on demand.
+// Package snapshots keeps the snapshots promptreg serves current (fetch, index,
+// build, swap, on a watch loop) and builds other commits' snapshots on demand.
 //
 // A Keeper owns the served state (registry.Served) behind an atomic pointer:
 // readers load it and never wait. Sync is the one synchronous step — fetch

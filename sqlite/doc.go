@@ -1,6 +1,5 @@
-// Package sqlite is promptreg's SQLite adapter (modernc.org/sqlite, no cgo):
-// a Store owns the server's database file, promptreg.db in the data
-// directory, its schema and every query against it.
+// Package sqlite is promptreg's SQLite adapter (modernc.org/sqlite, no cgo): it
+// owns promptreg.db in the data directory, its schema and every query on it.
 //
 // Today it implements registry.HistoryStore: the version index of each
 // tracked branch (commits, versions, the spans of commits at which each

@@ -1,7 +1,5 @@
 // Package genrepo generates synthetic prompt repositories for benchmarks and
-// tests: a Git repository of P prompt files and C commits that edit them the
-// way a team does, built in seconds by streaming the commits through
-// `git fast-import`.
+// tests: P prompt files edited over C commits, streamed into git fast-import.
 //
 // # The repository
 //

@@ -1,7 +1,9 @@
-// Package gittest builds small Git repositories for tests with the git
-// command-line tool: a working repository in t.TempDir() on branch main that a
-// test writes files into, commits, tags and force-moves, and that the code
-// under test reads through a local path or a file:// URL.
+// Package gittest builds small Git repositories in t.TempDir() for tests, with
+// the git command-line tool, and serves them over smart HTTP on 127.0.0.1.
+//
+// A test writes files into a working repository on branch main, commits,
+// tags and force-moves, and the code under test reads it through a local
+// path, a file:// URL or Repo.Serve's http:// URL.
 //
 // Every git command runs with a fixed author and committer, dates that
 // advance one minute per commit from 2024-01-01 (so commit shas are the same

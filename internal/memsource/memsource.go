@@ -1,7 +1,7 @@
-// Package memsource is an in-memory registry.Source and
-// registry.HistorySource: each commit is a map of paths to contents. It
-// stands in for the Git store where tests exercise snapshot and history
-// semantics commit by commit; end-to-end tests use real repositories.
+// Package memsource is an in-memory registry.Source and HistorySource, each
+// commit a map of paths to contents, for tests of snapshot and history rules.
+//
+// End-to-end tests use real repositories (internal/gittest).
 package memsource
 
 import (

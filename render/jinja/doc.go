@@ -1,6 +1,5 @@
 // Package jinja is promptreg's template engine: Jinja2 templates parsed by
-// gonja v2 (github.com/nikolalohinski/gonja/v2) and rendered with Python
-// Jinja2's semantics under hard limits.
+// gonja v2 and rendered with Python Jinja2's semantics under hard limits.
 //
 // It owns:
 //   - compiling a template (Parse) into an immutable, goroutine-safe

@@ -1,7 +1,5 @@
-// Command baseline is the reference server of `make bench`
-// (scripts/bench-http.sh): the fastest plausible way to serve one prompt with
-// the Go standard library, against which promptreg's GET /v1/prompts/{name}
-// is compared.
+// Command baseline is the reference server of `make bench`: one prompt served
+// the fastest plausible way with the Go standard library, to compare against.
 //
 // It answers GET and HEAD on every path with the bytes of -body, precomputed,
 // and does exactly the per-request work a server of precomputed responses has

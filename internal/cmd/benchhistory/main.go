@@ -1,8 +1,8 @@
-// Command benchhistory measures the version history index at scale: it
-// generates a synthetic prompt repository (internal/genrepo), then, each in
-// a fresh process so that memory figures are its own, indexes it from
-// scratch, restarts on the persisted index, indexes 100 new commits, and
-// times GET /v1/prompts/{busiest}/versions over HTTP on 127.0.0.1.
+// Command benchhistory measures the version history index at scale on a
+// generated repository: first index, restart, 100 new commits, RSS, /versions.
+//
+// Each phase runs in a fresh process so that memory figures are its own;
+// GET /v1/prompts/{busiest}/versions is timed over HTTP on 127.0.0.1.
 //
 //	go run ./internal/cmd/benchhistory -prompts 2000 -commits 10000
 package main
