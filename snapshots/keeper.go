@@ -273,14 +273,15 @@ func (k *Keeper) loadTimes(ctx context.Context) {
 	})
 }
 
-// saveTimes persists sync times; a failure is logged (the database may be
-// read-only: serving goes on).
+// saveTimes persists sync times. A failure does not fail the sync (the
+// database may be read-only: serving goes on) and is logged at debug level:
+// the store reports an unwritable database itself, and status shows it.
 func (k *Keeper) saveTimes(ctx context.Context, t registry.SyncTimes) {
 	if k.store == nil {
 		return
 	}
 	if err := k.store.SaveSyncTimes(ctx, t); err != nil {
-		k.log.Warn("save the times of the last fetch and sync", "err", err)
+		k.log.Debug("save the times of the last fetch and sync", "err", err)
 	}
 }
 
