@@ -19,13 +19,15 @@
 // Keep and repacking hold it exclusively, briefly. No network I/O happens
 // under it: a fetch lists the remote's refs and stops when nothing changed,
 // and otherwise transfers through a second go-git storage of the clone whose
-// refs live in memory, then publishes under the lock (transfer.go). Fetches
-// and FetchRefs run one at a time.
+// refs live in memory, then publishes under the lock (transfer.go). Several
+// transfers (Fetch's and FetchRefs') may run at once; a repack or a check of
+// the packs waits for, or skips, the transfers running.
 //
 // The clone survives the process being killed at any moment: go-git writes a
 // fetched pack to a temporary file and renames it before any ref moves, and
 // Open removes what an interrupted run can leave behind (temporary packs, an
-// index without its pack, an empty or dangling ref file) before it serves.
+// index without its pack, an empty ref file, a ref to a missing object)
+// before it serves.
 // A clone go-git cannot read, a pack cut short or overwritten among them
 // (checked against its index at Open, and by the next Fetch when a read
 // fails), is set aside as Dir/repo.git.broken and cloned again; the kept

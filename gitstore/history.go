@@ -209,13 +209,14 @@ func (s *Store) Tagger(ctx context.Context, ref string) (_ *registry.Signature, 
 // fetch), forced, to the same name in the clone, and returns the commit it
 // points at (an annotated tag peeled). Errors: EINVALID for a malformed ref
 // name (it must be a full name under refs/ and may not be a pattern),
-// ENOTFOUND when the remote has no such ref or it is not a commit,
-// EUNAVAILABLE when the remote cannot be reached, ETIMEOUT when ctx expires
-// (whether it was waiting for the remote or for another fetch).
+// or one under refs/promptreg/ (the clone's own), ENOTFOUND when the remote
+// has no such ref or it is not a commit, EUNAVAILABLE when the remote cannot
+// be reached, ETIMEOUT when ctx expires.
 //
 // It lists the remote's refs first, so a missing ref costs readers
-// nothing. The fetch itself waits for any other fetch to end (one transfer
-// into the clone at a time) and runs without the Store's lock (transfer.go):
+// nothing. The fetch runs beside other transfers, holding a slot of
+// s.transfers until the ref is published (so no repack can delete the pack
+// before a ref reaches it), and without the Store's lock (transfer.go):
 // readers are kept waiting only while the result is published, never while
 // the remote is slow.
 func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
@@ -224,6 +225,11 @@ func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	op := "fetch " + ref
+	if strings.HasPrefix(ref, ownPrefix) {
+		// A remote ref of that name must never move the clone's own refs
+		// (keep refs protect versions a force-push dropped).
+		return "", registry.Errorf(registry.EINVALID, "%s: refs under %s are the server's own", op, ownPrefix)
+	}
 	spec := config.RefSpec("+" + ref + ":" + ref)
 	if err := spec.Validate(); err != nil {
 		return "", &registry.Error{Code: registry.EINVALID, Message: fmt.Sprintf("%s: invalid ref name", op), Err: err}
@@ -241,9 +247,11 @@ func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	refs, err := s.transfer(ctx, []config.RefSpec{spec}, false)
-	s.releaseTransfer()
 	if err != nil {
+		s.releaseTransfer()
 		s.tryCleanTemp()
+	} else {
+		defer s.releaseTransfer() // after the ref is published
 	}
 	if errors.Is(err, git.NoMatchingRefSpecError{}) {
 		// Deleted between the listing and the fetch.
@@ -264,6 +272,9 @@ func (s *Store) FetchRef(ctx context.Context, ref string) (string, error) {
 	}
 	if err := s.publish(); err != nil {
 		return "", internal(op+": reload pack indexes", err)
+	}
+	if err := s.st.HasEncodedObject(fetched.Hash()); err != nil {
+		return "", internal(op+": the fetched object is not in the clone", err)
 	}
 	if err := s.st.SetReference(plumbing.NewHashReference(name, fetched.Hash())); err != nil {
 		return "", internal(op+": move the ref", err)
@@ -984,7 +995,10 @@ func loadIndex(path string) (*idxfile.MemoryIndex, error) {
 // dropped from history. Fetch's prune and refspecs never touch it, and a
 // repack keeps what any ref reaches. Only the clone has these commits: when
 // a damaged clone is replaced, they are salvaged from it (salvage.go).
-const keepPrefix = "refs/promptreg/keep/"
+const keepPrefix = ownPrefix + "keep/"
+
+// ownPrefix holds the clone's own refs, which no fetch may write.
+const ownPrefix = "refs/promptreg/"
 
 // Keep makes sure commit sha stays in the clone although no branch or tag
 // reaches it any more. Errors: EINVALID for a malformed sha, ENOTFOUND for

@@ -104,9 +104,10 @@ func validRefFile(data []byte) bool {
 	return err == nil
 }
 
-// removeDanglingRefs removes the branches, tags and keep refs whose object
-// the clone does not have (possible only after a crash of the machine, not
-// just of the process); the next Fetch brings the branches and tags back. A
+// removeDanglingRefs removes the refs whose object the clone does not have
+// (possible after a crash of the machine, not just of the process, or a
+// publish that lost its pack); the next Fetch brings the branches and tags
+// back, a request the refs it fetched on demand. A
 // keep ref to a missing commit keeps nothing, and would make every repack
 // fail (a repack walks what refs reach).
 func removeDanglingRefs(st *filesystem.Storage, log *slog.Logger) error {
@@ -116,7 +117,7 @@ func removeDanglingRefs(st *filesystem.Storage, log *slog.Logger) error {
 	}
 	var refs []*plumbing.Reference
 	err = iter.ForEach(func(ref *plumbing.Reference) error {
-		if ref.Type() == plumbing.HashReference && (servedRef(ref.Name()) || strings.HasPrefix(ref.Name().String(), keepPrefix)) {
+		if ref.Type() == plumbing.HashReference {
 			refs = append(refs, ref)
 		}
 		return nil

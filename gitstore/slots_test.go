@@ -45,3 +45,13 @@ func TestTransferSlots(t *testing.T) {
 		t.Errorf("%d slots taken after release, want 0", got)
 	}
 }
+
+// TestFetchRefRefusesTheCloneOwnRefs: no remote ref may move a keep ref.
+func TestFetchRefRefusesTheCloneOwnRefs(t *testing.T) {
+	s := &Store{transfers: make(chan struct{}, maxTransfers)}
+	for _, ref := range []string{"refs/promptreg/keep/0123456789012345678901234567890123456789", "refs/promptreg/other"} {
+		if _, err := s.FetchRef(context.Background(), ref); registry.ErrorCode(err) != registry.EINVALID {
+			t.Errorf("FetchRef(%s) = %v, want EINVALID before any network I/O", ref, err)
+		}
+	}
+}
