@@ -14,9 +14,11 @@ import (
 // cache holding it must get the numbered body, not a 304, after the merge.
 func TestETagNamesOneBodyAcrossAMerge(t *testing.T) {
 	e := seeded(t)
+	e.commit(map[string]string{"promptreg.yaml": "environments:\n  production: refs/tags/production\n  staging: refs/tags/staging\n"})
 	e.repo.Git("checkout", "-q", "-b", "feature")
 	const edited = "Summarize briefly: {{ text }}"
-	e.commit(map[string]string{"summarize.j2": edited})
+	feature := e.commit(map[string]string{"summarize.j2": edited})
+	e.repo.Tag("staging", feature) // a configured environment serves the edit
 	e.repo.Git("checkout", "-q", "main")
 	e.sync()
 	sum := registry.Checksum([]byte(edited))
@@ -40,11 +42,15 @@ func TestETagNamesOneBodyAcrossAMerge(t *testing.T) {
 	if unnumbered == `"`+sum+`"` {
 		t.Fatalf("the unnumbered body has the numbered body's ETag %s", unnumbered)
 	}
-	if unnumbered != `"`+sum+`-unnumbered"` {
-		t.Errorf("ETag before the merge = %s, want %q", unnumbered, `"`+sum+`-unnumbered"`)
+	if want := registry.UnnumberedETag(`"`+sum+`"`, "summarize.j2"); unnumbered != want {
+		t.Errorf("ETag before the merge = %s, want %s", unnumbered, want)
 	}
 	if r := e.get("/v1/prompts/summarize?ref=feature", "If-None-Match", unnumbered); r.status != http.StatusNotModified {
 		t.Errorf("revalidating before the merge = %d, want 304", r.status)
+	}
+
+	if r := e.get("/v1/prompts/summarize?env=staging"); r.header.Get("ETag") != unnumbered {
+		t.Errorf("staging before the merge: ETag %s, want the unnumbered %s", r.header.Get("ETag"), unnumbered)
 	}
 
 	// A merge commit: the feature commit stays off the first-parent
@@ -52,7 +58,7 @@ func TestETagNamesOneBodyAcrossAMerge(t *testing.T) {
 	e.repo.Git("merge", "-q", "--no-ff", "-m", "merge feature", "feature")
 	e.sync()
 
-	for _, path := range []string{"/v1/prompts/summarize?ref=feature", "/v1/prompts/summarize?version=2", "/v1/prompts/summarize"} {
+	for _, path := range []string{"/v1/prompts/summarize?ref=feature", "/v1/prompts/summarize?env=staging", "/v1/prompts/summarize?version=2", "/v1/prompts/summarize"} {
 		r := e.get(path, "If-None-Match", unnumbered)
 		if r.status != http.StatusOK {
 			t.Errorf("GET %s with the unnumbered ETag after the merge = %d, want 200 with the numbered body", path, r.status)
@@ -104,5 +110,29 @@ func TestStatusOfAnUnresolvedEnvironment(t *testing.T) {
 	}
 	if staging["error"] == "" || staging["error"] == nil {
 		t.Errorf("staging has no error saying why it is not served: %v", staging)
+	}
+}
+
+// TestUnnumberedETagCoversThePath: the same bytes served unnumbered from
+// two paths are two bodies (each carries its path), so two ETags.
+func TestUnnumberedETagCoversThePath(t *testing.T) {
+	e := seeded(t)
+	const content = "---\nname: shared\n---\nHello {{ x }}"
+	etags := map[string]string{}
+	for _, branch := range []string{"one", "two"} {
+		e.repo.Git("checkout", "-q", "-b", branch, "main")
+		e.commit(map[string]string{branch + ".prompt": content})
+		e.repo.Git("checkout", "-q", "main")
+	}
+	e.sync()
+	for _, branch := range []string{"one", "two"} {
+		r := e.get("/v1/prompts/shared?ref=" + branch)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET shared?ref=%s = %d %s", branch, r.status, r.body)
+		}
+		etags[branch] = r.header.Get("ETag")
+	}
+	if etags["one"] == etags["two"] {
+		t.Errorf("one ETag %s for two bodies (paths one.prompt and two.prompt)", etags["one"])
 	}
 }

@@ -182,7 +182,7 @@ func NewEntry(p *Prompt, unnumbered bool) (*Entry, error) {
 	}
 	etag := ETag(p.Checksum, p.Includes)
 	if unnumbered {
-		etag = UnnumberedETag(etag)
+		etag = UnnumberedETag(etag, p.Path)
 	}
 	return &Entry{
 		Prompt:  p,
@@ -248,14 +248,16 @@ func ETag(checksum string, includes []Include) string {
 	return `"` + hex.EncodeToString(h.Sum(nil)) + `"`
 }
 
-// UnnumberedETag returns the entity tag of the body of content whose
-// numbered body has entity tag etag, served before the history numbered it
-// (a feature branch fetched by ?ref=): the same tag with "-unnumbered"
-// before the closing quote. One tag names exactly one body, so a cache that
-// holds the unnumbered body revalidates to the numbered one once the
-// content reaches the tracked branch, instead of being told 304.
-func UnnumberedETag(etag string) string {
-	return etag[:len(etag)-1] + `-unnumbered"`
+// UnnumberedETag returns the entity tag of the body of content at path
+// whose numbered body has entity tag etag, served before the history
+// numbered it (a feature branch's edit fetched by ?ref=): a sha256 over etag
+// and path, since such a body carries the file's path rather than a
+// version's, followed by "-unnumbered". One tag names exactly one body, so
+// a cache that holds the unnumbered body revalidates to the numbered one
+// once the content reaches the tracked branch, instead of being told 304.
+func UnnumberedETag(etag, path string) string {
+	h := sha256.Sum256([]byte(etag + "\n" + path))
+	return `"` + hex.EncodeToString(h[:]) + `-unnumbered"`
 }
 
 // Checksum returns the hex sha256 of b.

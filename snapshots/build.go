@@ -228,7 +228,7 @@ func (b *builder) entry(parsedPrompt *registry.Prompt, res *resolved, prev *regi
 	unnumbered := b.versions != nil && p.Version == 0
 	etag := registry.ETag(p.Checksum, p.Includes)
 	if unnumbered {
-		etag = registry.UnnumberedETag(etag)
+		etag = registry.UnnumberedETag(etag, p.Path)
 	}
 	stale := res.stale
 	if old, ok := prev.Get(p.Name); ok && old.Prompt.File == p.File && old.Prompt.Path == p.Path && old.ETag == etag &&

@@ -317,6 +317,7 @@ func (k *Keeper) buildServed(ctx context.Context, prev *registry.Served) (*regis
 		prev = &registry.Served{}
 	}
 	var indexErr error
+	indexed := k.indexHead()
 	if k.index != nil {
 		if indexErr = k.index.Update(ctx, headSHA); indexErr != nil {
 			if ctx.Err() != nil || prev.Head != nil {
@@ -325,18 +326,22 @@ func (k *Keeper) buildServed(ctx context.Context, prev *registry.Served) (*regis
 			// Nothing served yet (a start with an unwritable or damaged
 			// database): serve the commit the persisted index covers, so
 			// that every body served has its version number.
-			indexed := k.index.Head()
-			if indexed == "" {
+			covered := k.index.Head()
+			if covered == "" {
 				return nil, indexErr
 			}
-			k.log.Error("history index cannot be updated; serving the last indexed commit", "commit", indexed, "head", headSHA, "err", indexErr)
-			headSHA = indexed
+			k.log.Error("history index cannot be updated; serving the last indexed commit", "commit", covered, "head", headSHA, "err", indexErr)
+			headSHA = covered
 		}
 	}
 	defer k.memo.rotate()
+	// Content the index numbered since (a merge brought an environment's
+	// edit onto the branch) changes the body of snapshots that served it
+	// unnumbered: those are rebuilt even if their commit did not move.
+	renumbered := k.indexHead() != indexed
 
 	st := &registry.Served{Refs: refs, Envs: map[string]*registry.Snapshot{}, EnvRefs: map[string]string{}, EnvErrs: map[string]string{}}
-	if st.Head, err = k.snapshotLine(ctx, headSHA, headRef, prev.Head); err != nil {
+	if st.Head, err = k.snapshotLine(ctx, headSHA, headRef, prev.Head, renumbered); err != nil {
 		return nil, err
 	}
 	if indexErr != nil {
@@ -349,7 +354,7 @@ func (k *Keeper) buildServed(ctx context.Context, prev *registry.Served) (*regis
 			continue
 		}
 		st.EnvRefs[env] = full
-		s, err := k.snapshotLine(ctx, sha, full, prev.Envs[env])
+		s, err := k.snapshotLine(ctx, sha, full, prev.Envs[env], renumbered)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -393,10 +398,11 @@ func markStale(s *registry.Snapshot, why string) *registry.Snapshot {
 }
 
 // snapshotLine returns the snapshot of sha for a ref the server tracks: the
-// previous one if the ref did not move, else a new one built with prev as
-// its last known good.
-func (k *Keeper) snapshotLine(ctx context.Context, sha, ref string, prev *registry.Snapshot) (*registry.Snapshot, error) {
-	if prev != nil && prev.Commit.SHA == sha {
+// previous one if the ref did not move (and, when the index numbered new
+// content, prev has none it served unnumbered), else a new one built with
+// prev as its last known good.
+func (k *Keeper) snapshotLine(ctx context.Context, sha, ref string, prev *registry.Snapshot, renumbered bool) (*registry.Snapshot, error) {
+	if prev != nil && prev.Commit.SHA == sha && !(renumbered && prev.Unnumbered > 0) {
 		return prev, nil
 	}
 	return k.builder.build(ctx, sha, ref, prev)
