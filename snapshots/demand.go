@@ -32,6 +32,10 @@ type demand struct {
 	slots   chan struct{} // bounds the builds running at once
 }
 
+// maxPendingBuilds bounds the on-demand builds running or waiting for a
+// core at once; more distinct commits asked at once are answered 503.
+const maxPendingBuilds = 64
+
 type cachedSnapshot struct {
 	snap       *registry.Snapshot
 	generation string
@@ -62,7 +66,7 @@ func newDemand(o demandOptions) *demand {
 		src: o.src, parser: o.parser, now: o.now, versions: o.versions, generation: o.generation,
 		cache:   sizedcache.New[cachedSnapshot](o.snapshots, o.bytes),
 		memo:    &sharedMemo{c: sizedcache.New[parsed](1<<20, o.memoBytes)},
-		flights: newFlights[*registry.Snapshot](0),
+		flights: newFlights[*registry.Snapshot](maxPendingBuilds),
 		slots:   make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }
@@ -74,7 +78,7 @@ func (d *demand) get(ctx context.Context, sha, ref string) (*registry.Snapshot, 
 	if s, ok := d.cached(sha); ok {
 		return s, nil
 	}
-	return d.flights.do(ctx, sha, "", func(ctx context.Context) (*registry.Snapshot, error) {
+	return d.flights.do(ctx, sha, "too many snapshots of other commits are being built; retry later", func(ctx context.Context) (*registry.Snapshot, error) {
 		if s, ok := d.cached(sha); ok {
 			return s, nil
 		}

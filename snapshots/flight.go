@@ -9,9 +9,10 @@ import (
 
 // flights runs at most one call per key at a time, for every caller that
 // asks for that key while it runs. A call runs in a goroutine of its own,
-// under the owner's context rather than the first caller's, so a caller
-// that gives up (its context ends) neither cancels it for the others nor
-// waits for it. close cancels the calls running and waits for them.
+// under a context of its own derived from the owner's rather than the first
+// caller's: a caller that gives up (its context ends) does not wait for it,
+// and cancels it only if it was the last caller waiting, so work nobody
+// waits for stops. close cancels the calls running and waits for them.
 type flights[T any] struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -28,7 +29,8 @@ type flights[T any] struct {
 // flight is one running call and, once done is closed, its outcome.
 type flight[T any] struct {
 	done    chan struct{}
-	callers int // callers that asked for it; guarded by flights.mu
+	cancel  context.CancelFunc
+	callers int // callers waiting for it; guarded by flights.mu
 	val     T
 	err     error
 }
@@ -56,14 +58,18 @@ func (f *flights[T]) do(ctx context.Context, key, busy string, fn func(ctx conte
 			var zero T
 			return zero, registry.Errorf(registry.EUNAVAILABLE, "shutting down")
 		}
-		c = &flight[T]{done: make(chan struct{})}
+		cctx, cancel := context.WithCancel(f.ctx)
+		c = &flight[T]{done: make(chan struct{}), cancel: cancel}
 		f.calls[key] = c
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
-			c.val, c.err = fn(f.ctx)
+			defer cancel()
+			c.val, c.err = fn(cctx)
 			f.mu.Lock()
-			delete(f.calls, key)
+			if f.calls[key] == c {
+				delete(f.calls, key)
+			}
 			f.mu.Unlock()
 			close(c.done)
 		}()
@@ -74,6 +80,17 @@ func (f *flights[T]) do(ctx context.Context, key, busy string, fn func(ctx conte
 	case <-c.done:
 		return c.val, c.err
 	case <-ctx.Done():
+		f.mu.Lock()
+		if c.callers--; c.callers == 0 {
+			// Nobody waits for it any more: stop it, and let the next
+			// caller for key start afresh rather than join a call
+			// being cancelled.
+			c.cancel()
+			if f.calls[key] == c {
+				delete(f.calls, key)
+			}
+		}
+		f.mu.Unlock()
 		var zero T
 		return zero, &registry.Error{Code: registry.ETIMEOUT, Message: "gave up waiting: " + ctx.Err().Error(), Err: ctx.Err()}
 	}

@@ -29,14 +29,7 @@ func TestFlightsRunOneCallPerKey(t *testing.T) {
 			})
 		}()
 	}
-	// Release the call once every caller has joined it.
-	for joined := 0; joined < len(results); runtime.Gosched() {
-		f.mu.Lock()
-		if c := f.calls["k"]; c != nil {
-			joined = c.callers
-		}
-		f.mu.Unlock()
-	}
+	waitCallers(f, "k", len(results)) // every caller joined the one call
 	close(release)
 	wg.Wait()
 	if got := calls.Load(); got != 1 {
@@ -49,37 +42,83 @@ func TestFlightsRunOneCallPerKey(t *testing.T) {
 	}
 }
 
-func TestFlightsCallerGivesUpWithoutCancellingTheCall(t *testing.T) {
-	f := newFlights[int](0)
-	release, started := make(chan struct{}), make(chan struct{})
-	finished := make(chan error, 1)
-	gaveUp := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		defer close(gaveUp)
-		_, err := f.do(ctx, "k", "", func(ctx context.Context) (int, error) {
-			close(started)
-			<-release
-			finished <- ctx.Err()
-			return 1, nil
-		})
-		if registry.ErrorCode(err) != registry.ETIMEOUT {
-			t.Errorf("caller that gave up got %v, want ETIMEOUT", err)
+// waitCallers waits until the call for key has n callers waiting.
+func waitCallers[T any](f *flights[T], key string, n int) {
+	for {
+		f.mu.Lock()
+		c := f.calls[key]
+		got := c != nil && c.callers == n
+		f.mu.Unlock()
+		if got {
+			return
 		}
+		runtime.Gosched()
+	}
+}
+
+func TestFlightsCallerGivesUpWithoutCancellingTheCallForOthers(t *testing.T) {
+	f := newFlights[int](0)
+	defer f.close()
+	release := make(chan struct{})
+	finished := make(chan error, 1)
+	call := func(ctx context.Context) (int, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		finished <- ctx.Err()
+		return 1, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error, 1)
+	go func() {
+		_, err := f.do(ctx, "k", "", call)
+		gaveUp <- err
 	}()
-	<-started
+	waitCallers(f, "k", 1)
+	other := make(chan int, 1)
+	go func() {
+		v, _ := f.do(context.Background(), "k", "", func(context.Context) (int, error) { return 2, nil })
+		other <- v
+	}()
+	waitCallers(f, "k", 2)
 	cancel()
-	<-gaveUp
-	// The call goes on: a second caller joins it and gets its outcome.
-	go close(release)
-	v, err := f.do(context.Background(), "k", "", func(context.Context) (int, error) { return 2, nil })
-	if err != nil || (v != 1 && v != 2) {
-		t.Errorf("second caller: %d, %v", v, err)
+	if err := <-gaveUp; registry.ErrorCode(err) != registry.ETIMEOUT {
+		t.Errorf("caller that gave up got %v, want ETIMEOUT", err)
+	}
+	close(release)
+	if v := <-other; v != 1 {
+		t.Errorf("the caller still waiting got %d, want the call's 1", v)
 	}
 	if err := <-finished; err != nil {
-		t.Errorf("the call saw its context end (%v) because one caller gave up", err)
+		t.Errorf("the call saw its context end (%v) though a caller still waited", err)
 	}
-	f.close()
+}
+
+func TestFlightsCallNobodyWaitsForIsCancelled(t *testing.T) {
+	f := newFlights[int](0)
+	defer f.close()
+	finished := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan struct{})
+	go func() {
+		defer close(gaveUp)
+		f.do(ctx, "k", "", func(ctx context.Context) (int, error) {
+			<-ctx.Done()
+			finished <- ctx.Err()
+			return 0, ctx.Err()
+		})
+	}()
+	waitCallers(f, "k", 1)
+	cancel()
+	<-gaveUp
+	if err := <-finished; err == nil {
+		t.Error("the call went on with nobody waiting for it")
+	}
+	// The next caller for the key starts a call of its own.
+	if v, err := f.do(context.Background(), "k", "", func(context.Context) (int, error) { return 3, nil }); v != 3 || err != nil {
+		t.Errorf("next caller = %d, %v; want a fresh call's 3", v, err)
+	}
 }
 
 func TestFlightsLimitRefusesRatherThanQueues(t *testing.T) {

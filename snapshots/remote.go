@@ -48,14 +48,15 @@ func newRemoteRefs(fetch func(ctx context.Context, ref string) (string, error), 
 // when it cannot be reached or too many lookups run, ETIMEOUT when ctx ends
 // first.
 func (r *remoteRefs) lookup(ctx context.Context, full string) (string, error) {
-	if a, ok := r.answers.Get(full); ok {
-		if r.now().Sub(a.at) < RemoteRefTTL {
-			return a.sha, a.err
-		}
-		r.answers.Remove(full)
+	if a, ok := r.answer(full); ok {
+		return a.sha, a.err
 	}
 	return r.flights.do(ctx, full, "too many lookups of unknown refs on the remote are running; retry later",
 		func(ctx context.Context) (string, error) {
+			// A lookup that ended just before this one started answered.
+			if a, ok := r.answer(full); ok {
+				return a.sha, a.err
+			}
 			ctx, cancel := context.WithTimeout(ctx, r.timeout)
 			defer cancel()
 			sha, err := r.fetch(ctx, full)
@@ -65,6 +66,16 @@ func (r *remoteRefs) lookup(ctx context.Context, full string) (string, error) {
 			r.answers.Add(full, remoteAnswer{sha: sha, err: err, at: r.now()}, 1)
 			return sha, err
 		})
+}
+
+// answer returns the cached answer about full, if it is recent enough.
+func (r *remoteRefs) answer(full string) (remoteAnswer, bool) {
+	a, ok := r.answers.Get(full)
+	if ok && r.now().Sub(a.at) >= RemoteRefTTL {
+		r.answers.Remove(full)
+		return remoteAnswer{}, false
+	}
+	return a, ok
 }
 
 func (r *remoteRefs) close() { r.flights.close() }

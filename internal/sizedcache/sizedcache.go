@@ -39,14 +39,14 @@ func (c *Cache[V]) Get(key string) (V, bool) {
 
 // Add adds v, of the given size, evicting the least recently used entries
 // until the cache is within its bounds again. A value larger than the
-// whole bound is not kept.
+// whole bound is not kept (and any older value of key is dropped).
 func (c *Cache[V]) Add(key string, v V, size int64) {
-	if size > c.max {
-		return
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lru.Remove(key)
+	if size > c.max {
+		return
+	}
 	c.lru.Add(key, sized[V]{v, size})
 	c.bytes += size
 	for c.bytes > c.max {

@@ -25,3 +25,15 @@ func TestSizedCacheBoundsBytes(t *testing.T) {
 		t.Errorf("a refused value changed the cache: %d entries, %d bytes", n, b)
 	}
 }
+
+func TestOversizedValueDropsTheOlderOne(t *testing.T) {
+	c := New[string](10, 10)
+	c.Add("k", "old", 4)
+	c.Add("k", "too big", 11)
+	if v, ok := c.Get("k"); ok {
+		t.Errorf("Get(k) = %q after an oversized Add, want nothing (the old value is stale)", v)
+	}
+	if n, b := c.Size(); n != 0 || b != 0 {
+		t.Errorf("size = %d entries, %d bytes; want 0, 0", n, b)
+	}
+}
