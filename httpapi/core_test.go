@@ -136,3 +136,28 @@ func TestUnnumberedETagCoversThePath(t *testing.T) {
 		t.Errorf("one ETag %s for two bodies (paths one.prompt and two.prompt)", etags["one"])
 	}
 }
+
+// TestStatusBeforeTheFirstSync: what has not happened yet is omitted, never
+// null.
+func TestStatusBeforeTheFirstSync(t *testing.T) {
+	e := newEnv(t, secret)
+	r := e.get("/v1/status")
+	if r.status != http.StatusOK {
+		t.Fatalf("status = %d %s", r.status, r.body)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(r.body, &st); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range st {
+		if v == nil {
+			t.Errorf("%s is null, want it omitted: %s", k, r.body)
+		}
+	}
+	if st["ready"] != false {
+		t.Errorf("ready = %v before the first sync", st["ready"])
+	}
+	if envs, ok := st["environments"].([]any); !ok || len(envs) != 0 {
+		t.Errorf("environments = %#v, want []", st["environments"])
+	}
+}

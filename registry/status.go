@@ -6,18 +6,19 @@ import "time"
 type Status struct {
 	Ready  bool   `json:"ready"`
 	Branch string `json:"branch"`
-	// Head is the tracked branch's snapshot; nil before the first sync.
-	Head *RefStatus `json:"head"`
+	// Head is the tracked branch's snapshot; nil (omitted) before the
+	// first sync. Every time below is omitted while it never happened.
+	Head *RefStatus `json:"head,omitempty"`
 	// Default names what requests without a selection serve.
-	Default      string      `json:"default"`
+	Default      string      `json:"default,omitempty"`
 	Environments []EnvStatus `json:"environments"`
 
-	LastFetchAttempt    *time.Time `json:"last_fetch_attempt"`
-	LastAttemptAge      *float64   `json:"last_fetch_attempt_age_seconds"`
-	LastFetchSuccess    *time.Time `json:"last_fetch_success"`
-	LastFetchAgeSeconds *float64   `json:"last_fetch_success_age_seconds"`
-	LastSync            *time.Time `json:"last_sync"`
-	LastSyncAge         *float64   `json:"last_sync_age_seconds"`
+	LastFetchAttempt    *time.Time `json:"last_fetch_attempt,omitempty"`
+	LastAttemptAge      *float64   `json:"last_fetch_attempt_age_seconds,omitempty"`
+	LastFetchSuccess    *time.Time `json:"last_fetch_success,omitempty"`
+	LastFetchAgeSeconds *float64   `json:"last_fetch_success_age_seconds,omitempty"`
+	LastSync            *time.Time `json:"last_sync,omitempty"`
+	LastSyncAge         *float64   `json:"last_sync_age_seconds,omitempty"`
 	LastError           string     `json:"last_error,omitempty"`
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	// History is what the version index holds and did; nil without one.
