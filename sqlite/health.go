@@ -279,7 +279,8 @@ type rewritten struct {
 // rewrittenBranches returns the branches whose index was rewritten, from
 // the markers ApplyIndex leaves in meta. A database that has not applied
 // migration 3 (which sets the markers of rewrites before it) has no
-// markers: it is asked directly whether any version was introduced by a
+// markers; and since a damaged file may have lost the markers' page, every
+// database is also asked directly whether any version was introduced by a
 // commit that is no longer indexed.
 func rewrittenBranches(ctx context.Context, db *sql.DB, tables map[string]bool) ([]rewritten, error) {
 	var out []rewritten
@@ -289,8 +290,8 @@ func rewrittenBranches(ctx context.Context, db *sql.DB, tables map[string]bool) 
 			return nil, err
 		}
 	}
-	switch {
-	case schema >= 3:
+	seen := map[string]bool{}
+	if schema >= 3 {
 		rows, err := db.QueryContext(ctx, "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
 			len(metaRewrittenPrefix), metaRewrittenPrefix)
 		if err != nil {
@@ -302,11 +303,23 @@ func rewrittenBranches(ctx context.Context, db *sql.DB, tables map[string]bool) 
 				rows.Close()
 				return nil, err
 			}
-			out = append(out, rewritten{branch: strings.TrimPrefix(key, metaRewrittenPrefix), since: "rewritten since " + value})
+			branch := strings.TrimPrefix(key, metaRewrittenPrefix)
+			seen[branch] = true
+			out = append(out, rewritten{branch: branch, since: "rewritten since " + value})
 		}
-		return out, closeRows(rows)
-	case tables["versions"] && tables["commits"] && tables["branches"]:
+		if err := closeRows(rows); err != nil {
+			return nil, err
+		}
+	}
+	// The markers live on one page of a damaged file: ask the index
+	// itself too, so that a lost marker cannot make irreplaceable
+	// versions look rebuildable. With the markers there, an index too
+	// damaged to answer is left to them (it is what gets rebuilt).
+	if tables["versions"] && tables["commits"] && tables["branches"] {
 		rows, err := db.QueryContext(ctx, `SELECT b.name FROM branches b WHERE EXISTS (`+orphanVersions+`) ORDER BY b.name`)
+		if err != nil && schema >= 3 {
+			return out, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -316,11 +329,15 @@ func rewrittenBranches(ctx context.Context, db *sql.DB, tables map[string]bool) 
 				rows.Close()
 				return nil, err
 			}
-			out = append(out, rewritten{branch: name, since: "rewritten before the store kept track"})
+			if !seen[name] {
+				out = append(out, rewritten{branch: name, since: "rewritten (versions whose commit is no longer indexed)"})
+			}
 		}
-		return out, closeRows(rows)
+		if err := closeRows(rows); err != nil && schema < 3 {
+			return nil, err
+		}
 	}
-	return nil, nil
+	return out, nil
 }
 
 // orphanVersions selects, for the branch b, the versions whose commit is no
