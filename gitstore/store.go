@@ -78,6 +78,11 @@ type Options struct {
 	// throwaway setups only: it allows a man in the middle.
 	SSHInsecureIgnoreHostKey bool
 
+	// Committer is who commits on behalf of the API (CommitAndPush), and
+	// the author of a commit whose request names none; default
+	// DefaultCommitter.
+	Committer registry.Signature
+
 	// Logger receives the Store's logs; nil discards them.
 	Logger *slog.Logger
 	// ObjectCacheBytes bounds the cache of decoded objects (and delta
@@ -140,6 +145,7 @@ type Store struct {
 	auth         transport.AuthMethod
 	secrets      []string // scrubbed from every error message
 	log          *slog.Logger
+	committer    registry.Signature
 	maxPacks     int
 	maxFileBytes int64
 	cacheBytes   int
@@ -173,6 +179,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.TokenUser == "" {
 		opts.TokenUser = DefaultTokenUser
 	}
+	if opts.Committer.Name == "" {
+		opts.Committer = DefaultCommitter
+	}
 	if opts.ObjectCacheBytes <= 0 {
 		opts.ObjectCacheBytes = DefaultObjectCacheBytes
 	}
@@ -199,6 +208,7 @@ func Open(opts Options) (*Store, error) {
 		display:      redactURL(url),
 		branch:       branch,
 		log:          log.With("repo", redactURL(url)),
+		committer:    opts.Committer,
 		maxPacks:     opts.MaxPacks,
 		maxFileBytes: opts.MaxFileBytes,
 		cacheBytes:   opts.ObjectCacheBytes,

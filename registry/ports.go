@@ -83,3 +83,35 @@ type Renderer interface {
 	// ctx ends first.
 	Render(ctx context.Context, s *Snapshot, e *Entry, req RenderRequest) (*Rendered, error)
 }
+
+// FileChange is a file a commit writes, or deletes (Content nil).
+type FileChange struct {
+	Path    string // slash-separated, relative to the repository root
+	Content []byte
+}
+
+// CommitRequest is a commit to make on the tracked branch.
+type CommitRequest struct {
+	// Parent is the commit the branch must be at, on the remote too:
+	// the commit is built on it and the push moves the branch only from
+	// it.
+	Parent  string
+	Changes []FileChange
+	Message string
+	// Author wrote the change; a zero Time is the moment of the commit.
+	Author Signature
+}
+
+// Committer commits changes to the tracked branch and pushes them to the
+// remote (gitstore.Store): the write path's Git side.
+type Committer interface {
+	// CommitAndPush builds a commit of req.Changes on top of req.Parent,
+	// pushes it to the remote's tracked branch only if that is still at
+	// req.Parent, then moves the clone's branch to it and returns it. The
+	// remote holds either the whole commit or nothing. Errors: EINVALID
+	// for a bad path or an empty change, ECONFLICT when the remote's
+	// branch is not at req.Parent (fetch, re-apply, retry), EUNAVAILABLE
+	// when the remote cannot be reached or refuses the push (the message
+	// says why), ETIMEOUT when ctx ends first.
+	CommitAndPush(ctx context.Context, req CommitRequest) (Commit, error)
+}
