@@ -16,20 +16,20 @@ import (
 )
 
 // openStore opens a Store on url with a fresh data directory.
-func openStore(t *testing.T, url string) *Store {
+func openStore(t testing.TB, url string) *Store {
 	t.Helper()
 	return openDir(t, url, t.TempDir())
 }
 
 // openDir opens a Store on url with data directory dir and closes it when
 // the test ends.
-func openDir(t *testing.T, url, dir string) *Store {
+func openDir(t testing.TB, url, dir string) *Store {
 	t.Helper()
 	return openWith(t, Options{URL: url, Dir: dir})
 }
 
 // openWith opens a Store with opts and closes it when the test ends.
-func openWith(t *testing.T, opts Options) *Store {
+func openWith(t testing.TB, opts Options) *Store {
 	t.Helper()
 	s, err := Open(opts)
 	if err != nil {
