@@ -133,6 +133,9 @@ type Store struct {
 	// reclone, when not nil, is why checkClone found the clone damaged
 	// and then failed to replace it; the next Fetch tries again.
 	reclone error
+	// tidyPostponed counts the Fetches in a row whose tidy (repack,
+	// removal of temporary packs) found transfers running.
+	tidyPostponed int
 
 	// suspect says that a read or a fetch failed in a way a damaged clone
 	// can cause since checkClone last looked.

@@ -178,8 +178,14 @@ func (s *Store) tryCleanTemp() {
 func (s *Store) tidy() {
 	release, ok := s.tryExclusive()
 	if !ok {
+		// A steady stream of lookups could put repacks off for ever
+		// (each fetched ref adds a pack): say so.
+		if s.tidyPostponed++; s.tidyPostponed%10 == 0 {
+			s.log.Warn("git repack and cleanup postponed: fetches for requests keep running", "fetches_in_a_row", s.tidyPostponed)
+		}
 		return
 	}
+	s.tidyPostponed = 0
 	defer release()
 	s.cleanTemp()
 	s.maybeRepack()
