@@ -90,15 +90,7 @@ func argInt(fname string, v any) (int64, error) {
 }
 
 func argStr(fname string, v any) (string, error) {
-	switch v := v.(type) {
-	case string:
-		return v, nil
-	case Markup:
-		return string(v), nil
-	case undefined:
-		return "", v.err()
-	}
-	return "", typeErrorf("%s(): argument must be str, not %s", fname, typeName(v))
+	return strArg(v, fname+"(): argument must be str, not %s")
 }
 
 // argOptInt is an int argument that may be None, which means def.
