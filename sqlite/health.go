@@ -207,21 +207,13 @@ func (s *Store) refuseDamaged(kept []string, err error, cause error) error {
 // that a rewrite removed. An error means that this cannot be told.
 func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 	db := s.writer
-	tables := map[string]bool{}
-	rows, err := db.QueryContext(ctx, "SELECT name FROM sqlite_schema WHERE type = 'table'")
+	names, err := queryStrings(ctx, db, "SELECT name FROM sqlite_schema WHERE type = 'table'")
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	tables := map[string]bool{}
+	for _, name := range names {
 		tables[name] = true
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, err
 	}
 
 	var kept []string
@@ -316,25 +308,17 @@ func rewrittenBranches(ctx context.Context, db *sql.DB, tables map[string]bool) 
 	// versions look rebuildable. With the markers there, an index too
 	// damaged to answer is left to them (it is what gets rebuilt).
 	if tables["versions"] && tables["commits"] && tables["branches"] {
-		rows, err := db.QueryContext(ctx, `SELECT b.name FROM branches b WHERE EXISTS (`+orphanVersions+`) ORDER BY b.name`)
-		if err != nil && schema >= 3 {
+		branches, err := queryStrings(ctx, db, `SELECT b.name FROM branches b WHERE EXISTS (`+orphanVersions+`) ORDER BY b.name`)
+		switch {
+		case err != nil && schema >= 3:
 			return out, nil
-		}
-		if err != nil {
+		case err != nil:
 			return nil, err
 		}
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				rows.Close()
-				return nil, err
-			}
+		for _, name := range branches {
 			if !seen[name] {
 				out = append(out, rewritten{branch: name, since: "rewritten (versions whose commit is no longer indexed)"})
 			}
-		}
-		if err := closeRows(rows); err != nil && schema < 3 {
-			return nil, err
 		}
 	}
 	return out, nil
@@ -372,4 +356,22 @@ func (s *Store) moveAside() (string, error) {
 		d.Close()
 	}
 	return to, nil
+}
+
+// queryStrings returns the one text column of the rows query selects.
+func queryStrings(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, closeRows(rows)
 }
