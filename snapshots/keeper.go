@@ -64,7 +64,6 @@ type Options struct {
 // atomic pointer read.
 type Keeper struct {
 	src    registry.Source
-	git    registry.HistorySource // nil without a history
 	branch string
 	fetchT time.Duration
 	log    *slog.Logger
@@ -116,29 +115,22 @@ func New(opts Options) *Keeper {
 		trigger: newTrigger(),
 	}
 	k.builder = builder{src: opts.Source, parser: opts.Parser, now: opts.Now, memo: k.memo}
-	var versions func(name, checksum string) (int, *registry.Commit, string)
-	var lastGood func(ctx context.Context, name, sha string) (*registry.Prompt, bool)
 	if opts.History != nil && opts.Git != nil {
-		k.git, k.store = opts.Git, opts.History
+		k.store = opts.History
 		k.index = history.New(history.Options{Store: opts.History, Git: opts.Git, Source: opts.Source,
 			Parser: opts.Parser, Branch: opts.Branch, Peek: k.memo.peek})
 		k.ledger = history.NewLedger(opts.History, opts.Git, opts.Logger, opts.Now)
-		versions, lastGood = k.index.Lookup, k.index.LastGood
-		k.builder.versions, k.builder.lastGood = versions, lastGood
+		k.builder.versions, k.builder.lastGood = k.index.Lookup, k.index.LastGood
 		if opts.FetchUnknownRefs {
 			k.remote = newRemoteRefs(opts.Git.FetchRef, opts.FetchTimeout, DefaultRemoteLookups, opts.Now)
 		}
 	}
 	k.demand = newDemand(demandOptions{
-		src: opts.Source, parser: opts.Parser, now: opts.Now, versions: versions,
+		src: opts.Source, parser: opts.Parser, now: opts.Now, versions: k.builder.versions,
 		snapshots: opts.CacheSnapshots, bytes: opts.CacheBytes, memoBytes: opts.MemoBytes,
 		generation: k.indexHead,
 	})
-	if k.index != nil {
-		k.queries = history.NewQueries(k.index, opts.History, opts.Source, k, opts.Branch)
-	} else {
-		k.queries = history.NewQueries(nil, nil, opts.Source, k, opts.Branch)
-	}
+	k.queries = history.NewQueries(k.index, k.store, opts.Source, k, opts.Branch)
 	return k
 }
 
@@ -161,9 +153,6 @@ func (k *Keeper) indexHead() string {
 	}
 	return k.index.Head()
 }
-
-// Branch returns the tracked branch.
-func (k *Keeper) Branch() string { return k.branch }
 
 // Ready reports whether a snapshot is loaded.
 func (k *Keeper) Ready() bool { return k.served.Load() != nil }
