@@ -161,3 +161,16 @@ func TestStatusBeforeTheFirstSync(t *testing.T) {
 		t.Errorf("environments = %#v, want []", st["environments"])
 	}
 }
+
+// TestUnavailableSaysWhenToRetry: a 503 (nothing synced yet, too many
+// lookups or builds running) carries Retry-After, as a 429 does.
+func TestUnavailableSaysWhenToRetry(t *testing.T) {
+	e := newEnv(t, secret)
+	r := e.get("/v1/prompts/a")
+	if r.status != http.StatusServiceUnavailable || errorCode(t, r) != registry.EUNAVAILABLE {
+		t.Fatalf("GET before the first sync = %d %s", r.status, r.body)
+	}
+	if got := r.header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After = %q, want 1", got)
+	}
+}

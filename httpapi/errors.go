@@ -93,7 +93,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if status >= 500 && code != registry.EUNAVAILABLE {
 			s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
-		if code == registry.ERATELIMIT && c.Response().Header().Get("Retry-After") == "" {
+		// Too many requests, or a state that passes (not synced yet, too
+		// many lookups or builds running): tell clients when to retry.
+		if (code == registry.ERATELIMIT || code == registry.EUNAVAILABLE) && c.Response().Header().Get("Retry-After") == "" {
 			c.Response().Header().Set("Retry-After", "1")
 		}
 	}
