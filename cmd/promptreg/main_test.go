@@ -33,7 +33,7 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	if m.Addr != "127.0.0.1:2" {
 		t.Errorf("addr = %q: a flag given on the command line must win over the environment", m.Addr)
 	}
-	for _, args := range [][]string{{}, {"--repo", "x", "--poll", "-1s"}, {"--repo", "x", "--log-level", "loud"}, {"--repo", "x", "extra"}} {
+	for _, args := range [][]string{{}, {"--repo", "x", "--poll", "-1s"}, {"--repo", "x", "--log-level", "loud"}, {"--repo", "x", "extra"}, {"--repo", "x", "--snapshot-cache-mb", "0"}, {"--repo", "x", "--fetch-unknown-refs=maybe"}} {
 		if err := (&Serve{Stderr: io.Discard}).ParseFlags(args, getenvFrom(nil)); err == nil {
 			t.Errorf("ParseFlags(%q) succeeded, want a usage error", args)
 		}
