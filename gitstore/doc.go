@@ -1,5 +1,5 @@
 // Package gitstore is promptreg's Git adapter: it owns the server's bare clone
-// of the prompt repository and reads, fetches and repairs it with go-git.
+// of the prompt repository and reads, fetches, repairs and commits to it.
 //
 // A Store owns one bare clone, Dir/repo.git, of the prompt repository, whatever
 // --repo names: a local working repository, a bare repository, or a remote URL
@@ -7,8 +7,9 @@
 // known_hosts file). Fetch brings every branch and tag of the remote into it
 // (moved tags and force-pushed branches follow, deleted ones are pruned);
 // FetchRef brings one more ref (refs/pull/12/head); the read methods serve
-// refs, commits, trees and blobs from it. The user's own repository is never
-// written to.
+// refs, commits, trees and blobs from it. The remote is written to only by
+// CommitAndPush (commit.go), the Git side of API writes: a commit built along
+// the changed paths, pushed only onto the branch head it was built on.
 //
 // The clone is not only a cache of the remote: Keep holds, under
 // refs/promptreg/keep/, commits that introduced prompt versions and that a
