@@ -29,20 +29,20 @@ const (
 	secret   = "webhook-secret"
 )
 
-// countingRegistry is the real registry, counting Trigger calls.
-type countingRegistry struct {
+// countingKeeper is the real snapshot keeper, counting Trigger calls.
+type countingKeeper struct {
 	*snapshots.Keeper
 	triggers atomic.Int32
 }
 
-func (c *countingRegistry) Trigger(registry.Cause) { c.triggers.Add(1) }
+func (c *countingKeeper) Trigger(registry.Cause) { c.triggers.Add(1) }
 
 // env is a server under test: a real Git repository the test commits into,
 // the real store, registry and HTTP server.
 type env struct {
 	t    testing.TB
 	repo *gittest.Repo
-	reg  *countingRegistry
+	reg  *countingKeeper
 	srv  *httptest.Server
 }
 
@@ -52,7 +52,7 @@ func newEnv(t testing.TB, webhookSecret string) *env {
 	store, db := openStores(t, repo.Path())
 	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store, FetchUnknownRefs: true})
 	t.Cleanup(keeper.Close)
-	reg := &countingRegistry{Keeper: keeper}
+	reg := &countingKeeper{Keeper: keeper}
 	s := httpapi.New(httpapi.Options{Snapshots: reg, History: keeper.History(), Renderer: render.NewRenderer(render.Options{}), AdminKey: adminKey, WebhookSecret: webhookSecret})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)

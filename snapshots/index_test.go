@@ -23,7 +23,7 @@ func openDB(t *testing.T, path string) *sqlite.Store {
 	return db
 }
 
-func newHistoryRegistry(t *testing.T, src *memsource.Source, db *sqlite.Store) *snapshots.Keeper {
+func newHistoryKeeper(t *testing.T, src *memsource.Source, db *sqlite.Store) *snapshots.Keeper {
 	t.Helper()
 	return snapshots.New(snapshots.Options{Source: src, Parser: render.Parser{}, History: db, Git: src})
 }
@@ -57,7 +57,7 @@ func TestHistoryNumbersContent(t *testing.T) {
 	src.Add(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "a.prompt": "one", "c.prompt": "c"}) // unrelated
 	src.Add(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "c.prompt": "c"})                    // a deleted
 	src.Add(main, map[string]string{"moved/x.prompt": "---\nname: b\n---\nb2", "c.prompt": "c", "a.prompt": "two"}) // a re-created as v2
-	r := newHistoryRegistry(t, src, db)
+	r := newHistoryKeeper(t, src, db)
 	mustSync(t, r)
 
 	if got, want := strings.Join(versionsOf(t, r, "a"), ","), "one,two"; got != want {
@@ -100,7 +100,7 @@ func TestHistoryRestartDoesNotRewalk(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		src.Add(main, map[string]string{"a.prompt": strings.Repeat("x", i+1)})
 	}
-	r := newHistoryRegistry(t, src, db)
+	r := newHistoryKeeper(t, src, db)
 	mustSync(t, r)
 	if st := r.IndexStats(); st.CommitsWalked != 20 {
 		t.Fatalf("first index walked %d commits, want 20", st.CommitsWalked)
@@ -108,7 +108,7 @@ func TestHistoryRestartDoesNotRewalk(t *testing.T) {
 	db.Close()
 
 	db2 := openDB(t, path)
-	r2 := newHistoryRegistry(t, src, db2)
+	r2 := newHistoryKeeper(t, src, db2)
 	mustSync(t, r2)
 	if st := r2.IndexStats(); st.CommitsWalked != 0 || st.Commits != 20 || st.Versions != 20 {
 		t.Errorf("restart stats = %+v, want nothing walked and the index loaded", st)
@@ -129,7 +129,7 @@ func TestHistoryForcePush(t *testing.T) {
 	base := src.Add(main, map[string]string{"a.prompt": "one"})
 	src.Add(main, map[string]string{"a.prompt": "two"})
 	src.Add(main, map[string]string{"a.prompt": "three"})
-	r := newHistoryRegistry(t, src, db)
+	r := newHistoryKeeper(t, src, db)
 	mustSync(t, r)
 
 	// Rewrite: reset main to base and commit other content.
@@ -159,13 +159,13 @@ func TestLastKnownGoodAfterRestart(t *testing.T) {
 	src := memsource.New()
 	path := filepath.Join(t.TempDir(), "db")
 	src.Add(main, map[string]string{"a.prompt": "good {{ x }}"})
-	r := newHistoryRegistry(t, src, openDB(t, path))
+	r := newHistoryKeeper(t, src, openDB(t, path))
 	mustSync(t, r)
 	good := get(t, r, registry.Selector{}, "a")
 	src.Add(main, map[string]string{"a.prompt": "broken {% if %}"})
 
 	// A fresh process that never served the good version still does.
-	r2 := newHistoryRegistry(t, src, openDB(t, path))
+	r2 := newHistoryKeeper(t, src, openDB(t, path))
 	mustSync(t, r2)
 	e := get(t, r2, registry.Selector{}, "a")
 	if e.ETag != good.ETag || e.Stale == "" || string(e.Body) != string(good.Body) {
@@ -180,7 +180,7 @@ func TestPromotionLedger(t *testing.T) {
 	v1 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "one"})
 	src.SetRef("refs/tags/production", v1)
 	v2 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "two"})
-	r := newHistoryRegistry(t, src, db)
+	r := newHistoryKeeper(t, src, db)
 	if err := r.SyncFor(context.Background(), registry.Cause{Via: "start"}); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestHistoryRenameKeepsTheVersion(t *testing.T) {
 	content := "---\nname: greet\n---\nHello {{ who }}"
 	src.Add(main, map[string]string{"greet.prompt": content})
 	src.Add(main, map[string]string{"moved/elsewhere.prompt": content}) // same bytes, same name
-	r := newHistoryRegistry(t, src, db)
+	r := newHistoryKeeper(t, src, db)
 	mustSync(t, r)
 	vs, err := r.History().Versions(context.Background(), "greet")
 	if err != nil {
@@ -249,7 +249,7 @@ func TestLedgerFollowsTagMovesBothWays(t *testing.T) {
 	cfg := "environments: {production: refs/tags/production}\n"
 	c1 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "one"})
 	c2 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "two"})
-	r := newHistoryRegistry(t, src, db)
+	r := newHistoryKeeper(t, src, db)
 	for _, to := range []string{c1, c2, c1} { // forward, then back (a rollback)
 		src.SetRef("refs/tags/production", to)
 		mustSync(t, r)
@@ -291,7 +291,7 @@ func TestOversizedFileDoesNotStopSyncs(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "db"))
 	src.Add(main, map[string]string{"a.prompt": "one", "big.prompt": strings.Repeat("x", registry.MaxFileSize+1)})
 	src.Add(main, map[string]string{"a.prompt": "two", "big.prompt": strings.Repeat("y", registry.MaxFileSize+1)})
-	r := newHistoryRegistry(t, src, db)
+	r := newHistoryKeeper(t, src, db)
 	mustSync(t, r)
 	if e := get(t, r, registry.Selector{}, "a"); e.Prompt.Template != "two" || e.Prompt.Version != 2 {
 		t.Errorf("a = %q v%d", e.Prompt.Template, e.Prompt.Version)
@@ -310,7 +310,7 @@ func TestDuplicateResolvedAcrossSyncsNumbersTheSame(t *testing.T) {
 	}
 	versions := func(syncEach bool) string {
 		src := memsource.New()
-		r := newHistoryRegistry(t, src, openDB(t, filepath.Join(t.TempDir(), "db")))
+		r := newHistoryKeeper(t, src, openDB(t, filepath.Join(t.TempDir(), "db")))
 		for _, f := range files {
 			src.Add(main, f)
 			if syncEach {
@@ -333,7 +333,7 @@ func TestLastKnownGoodAfterRestartFollowsTheEnvironmentsCommit(t *testing.T) {
 	broken := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "broken {% if %}"})
 	src.SetRef("refs/tags/production", broken)
 	src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "unreleased fix"})
-	r := newHistoryRegistry(t, src, openDB(t, path))
+	r := newHistoryKeeper(t, src, openDB(t, path))
 	mustSync(t, r)
 	if e := get(t, r, registry.Selector{Env: "production"}, "a"); e.Prompt.Template != "released" || e.Stale == "" {
 		t.Errorf("production serves %q (stale %q), want the released version, stale", e.Prompt.Template, e.Stale)
@@ -344,7 +344,7 @@ func TestVersionServedWhereItsPartialExists(t *testing.T) {
 	src := memsource.New()
 	src.Add(main, map[string]string{"a.prompt": `{% include "p" %} A`})
 	src.Add(main, map[string]string{"a.prompt": `{% include "p" %} A`, "p.prompt": "partial"})
-	r := newHistoryRegistry(t, src, openDB(t, filepath.Join(t.TempDir(), "db")))
+	r := newHistoryKeeper(t, src, openDB(t, filepath.Join(t.TempDir(), "db")))
 	mustSync(t, r)
 	e, _, err := r.History().ResolveVersion(context.Background(), "a", 1, "")
 	if err != nil || e.Prompt.Version != 1 || len(e.Prompt.Includes) != 1 {

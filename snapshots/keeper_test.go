@@ -14,7 +14,7 @@ import (
 	"github.com/promptreg/promptreg/snapshots"
 )
 
-func newRegistry(src *memsource.Source) *snapshots.Keeper {
+func newKeeper(src *memsource.Source) *snapshots.Keeper {
 	return snapshots.New(snapshots.Options{Source: src, Parser: render.Parser{}})
 }
 
@@ -41,7 +41,7 @@ func get(t *testing.T, r *snapshots.Keeper, sel registry.Selector, name string) 
 const main = "refs/heads/main"
 
 func TestNotReadyBeforeSync(t *testing.T) {
-	r := newRegistry(memsource.New())
+	r := newKeeper(memsource.New())
 	if _, _, err := r.Resolve(context.Background(), registry.Selector{}); registry.ErrorCode(err) != registry.EUNAVAILABLE {
 		t.Errorf("Resolve before sync: %v, want EUNAVAILABLE", err)
 	}
@@ -53,7 +53,7 @@ func TestNotReadyBeforeSync(t *testing.T) {
 func TestETagIsTheChecksumOfTheFile(t *testing.T) {
 	src := memsource.New()
 	src.Add(main, map[string]string{"a.prompt": "hello {{ x }}"})
-	r := newRegistry(src)
+	r := newKeeper(src)
 	mustSync(t, r)
 	e := get(t, r, registry.Selector{}, "a")
 	sum := registry.Checksum([]byte("hello {{ x }}"))
@@ -71,7 +71,7 @@ func TestETagIsTheChecksumOfTheFile(t *testing.T) {
 func TestLastKnownGood(t *testing.T) {
 	src := memsource.New()
 	src.Add(main, map[string]string{"a.prompt": "good {{ x }}", "b.prompt": "b"})
-	r := newRegistry(src)
+	r := newKeeper(src)
 	mustSync(t, r)
 	good := get(t, r, registry.Selector{}, "a")
 
@@ -119,7 +119,7 @@ func TestLastKnownGood(t *testing.T) {
 func TestDuplicateNamesKeepTheLastGoodVersion(t *testing.T) {
 	src := memsource.New()
 	src.Add(main, map[string]string{"a.prompt": "one"})
-	r := newRegistry(src)
+	r := newKeeper(src)
 	mustSync(t, r)
 	src.Add(main, map[string]string{"a.prompt": "one", "other.prompt": "---\nname: a\n---\ntwo"})
 	mustSync(t, r)
@@ -140,7 +140,7 @@ func TestPartials(t *testing.T) {
 		"a.prompt":        "{% include \"p/safety\" %} {{ q }}",
 		"plain.prompt":    "x",
 	})
-	r := newRegistry(src)
+	r := newKeeper(src)
 	mustSync(t, r)
 	a := get(t, r, registry.Selector{}, "a")
 	safety := get(t, r, registry.Selector{}, "p/safety")
@@ -188,7 +188,7 @@ func TestPartialProblems(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := memsource.New()
 			src.Add(main, tt.files)
-			r := newRegistry(src)
+			r := newKeeper(src)
 			mustSync(t, r)
 			s, _, _ := r.Resolve(context.Background(), registry.Selector{})
 			if _, ok := s.Get(tt.bad); ok {
@@ -213,7 +213,7 @@ func TestEnvironmentsAndRefs(t *testing.T) {
 	src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v2"})
 	src.SetRef("refs/heads/staging", src.Ref(main))
 	src.SetRef("refs/tags/canary", v1)
-	r := newRegistry(src)
+	r := newKeeper(src)
 	mustSync(t, r)
 
 	tests := []struct {
@@ -263,7 +263,7 @@ func TestEnvironmentsAndRefs(t *testing.T) {
 func TestFetchFailureKeepsServing(t *testing.T) {
 	src := memsource.New()
 	src.Add(main, map[string]string{"a.prompt": "v1"})
-	r := newRegistry(src)
+	r := newKeeper(src)
 	mustSync(t, r)
 	src.SetFetchError(registry.Errorf(registry.EUNAVAILABLE, "remote gone"))
 	if err := r.Sync(context.Background()); registry.ErrorCode(err) != registry.EUNAVAILABLE {
@@ -279,7 +279,7 @@ func TestFetchFailureKeepsServing(t *testing.T) {
 func TestWatchCoalescesTriggers(t *testing.T) {
 	src := memsource.New()
 	src.Add(main, map[string]string{"a.prompt": "v1"})
-	r := newRegistry(src)
+	r := newKeeper(src)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); r.Watch(ctx, snapshots.WatchOptions{}) }()
@@ -312,7 +312,7 @@ func TestDefaultEnvironmentNeverFallsBackToTheHead(t *testing.T) {
 	v1 := src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "v1"})
 	src.SetRef("refs/tags/production", v1)
 	src.Add(main, map[string]string{"promptreg.yaml": cfg, "a.prompt": "unreleased"})
-	r := newRegistry(src)
+	r := newKeeper(src)
 	mustSync(t, r)
 	if got := get(t, r, registry.Selector{}, "a").Prompt.Template; got != "v1" {
 		t.Errorf("default serves %q, want production's v1", got)
@@ -324,7 +324,7 @@ func TestDefaultEnvironmentNeverFallsBackToTheHead(t *testing.T) {
 	}
 
 	// A fresh registry that never saw the tag serves nothing by default.
-	r2 := newRegistry(src)
+	r2 := newKeeper(src)
 	mustSync(t, r2)
 	if _, _, err := r2.Resolve(context.Background(), registry.Selector{}); registry.ErrorCode(err) != registry.EUNAVAILABLE {
 		t.Errorf("default without its environment = %v, want EUNAVAILABLE", err)
