@@ -214,13 +214,18 @@ const (
 
 // listPrompts serves GET /v1/prompts: the prompts of the selected snapshot
 // in name order, filtered by q (substring of name, description or a tag) and
-// tag, paged by offset and limit.
+// tag and mode, paged by offset and limit.
 func (s *Server) listPrompts(c echo.Context) error {
 	sel, err := parseSelection(c, false)
 	if err != nil {
 		return err
 	}
-	lq := registry.ListQuery{Q: c.QueryParam("q"), Tag: c.QueryParam("tag"), Limit: defaultLimit}
+	lq := registry.ListQuery{Q: c.QueryParam("q"), Tag: c.QueryParam("tag"), Mode: c.QueryParam("mode"), Limit: defaultLimit}
+	switch lq.Mode {
+	case "", registry.ModeGit, registry.ModeFull, registry.ModeTracking:
+	default:
+		return registry.Errorf(registry.EINVALID, "mode must be git, full or tracking")
+	}
 	if lq.Offset, err = intParam(c, "offset", 0, 0, 1<<31-1); err != nil {
 		return err
 	}
@@ -251,7 +256,7 @@ func (s *Server) listPrompts(c echo.Context) error {
 	h.Set(headerCommit, snap.Commit.SHA)
 	h.Set(headerRef, ref)
 	h.Set("Cache-Control", cacheMutable)
-	canon := url.Values{"q": {lq.Q}, "tag": {lq.Tag}, "offset": {strconv.Itoa(lq.Offset)}, "limit": {strconv.Itoa(lq.Limit)}}.Encode()
+	canon := url.Values{"q": {lq.Q}, "tag": {lq.Tag}, "mode": {lq.Mode}, "offset": {strconv.Itoa(lq.Offset)}, "limit": {strconv.Itoa(lq.Limit)}}.Encode()
 	return conditional(c, registry.ListETag(canon, total, page), echo.MIMEApplicationJSON, b.Bytes())
 }
 

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -51,6 +52,9 @@ type Prompt struct {
 	Path   string  `json:"path"`
 	File   string  `json:"-"`
 	Commit *Commit `json:"commit,omitempty"` // the commit that introduced these bytes, when known
+	// Mode says how the version came to be: ModeGit, ModeFull or
+	// ModeTracking (see ModeOf).
+	Mode string `json:"mode"`
 
 	Format    string    `json:"format"`
 	Template  string    `json:"template"`           // the body: everything after the front matter
@@ -106,6 +110,10 @@ type RepoConfig struct {
 	// DefaultEnvironment is what requests without env, ref or version
 	// serve; "" serves the tracked branch head.
 	DefaultEnvironment string `json:"default_environment,omitempty"`
+	// Tracking is the folder, relative to Root, where POST
+	// /v1/prompts/register-code saves the templates applications register
+	// (tracking mode); default "tracked".
+	Tracking string `json:"tracking_dir"`
 }
 
 // MaxFileSize bounds a prompt file; a larger file is a problem, not read.
@@ -113,6 +121,9 @@ const MaxFileSize = 1 << 20
 
 // MaxIncludeDepth bounds how deeply partials may include partials.
 const MaxIncludeDepth = 8
+
+// DefaultTracking is the folder tracking-mode templates are saved under.
+const DefaultTracking = "tracked"
 
 // ConfigFile is the path of the repository configuration file.
 const ConfigFile = "promptreg.yaml"
@@ -124,5 +135,47 @@ var DefaultExtensions = []string{".prompt", ".jinja", ".j2"}
 // DefaultConfig returns the configuration of a repository without
 // promptreg.yaml.
 func DefaultConfig() RepoConfig {
-	return RepoConfig{Extensions: append([]string(nil), DefaultExtensions...)}
+	return RepoConfig{Extensions: append([]string(nil), DefaultExtensions...), Tracking: DefaultTracking}
+}
+
+// Prompt modes: how a prompt's content reaches the repository.
+const (
+	ModeGit      = "git"      // pushed with Git
+	ModeFull     = "full"     // saved through the API (PUT /v1/prompts/{name})
+	ModeTracking = "tracking" // registered by an application (register-code)
+)
+
+// WriteTrailer is the commit trailer that marks a commit made by an API
+// write; its value names the write (save, revert, register…).
+const WriteTrailer = "Promptreg-Write"
+
+// ModeOf derives a prompt version's mode from the repository alone, so
+// every replica agrees: tracking when its file lies under the configured
+// tracking folder, full when the commit that introduced it was made by an
+// API write, else git.
+func ModeOf(cfg RepoConfig, path string, introduced *Commit) string {
+	dir := cfg.Tracking
+	if dir == "" {
+		dir = DefaultTracking
+	}
+	if cfg.Root != "" {
+		dir = cfg.Root + "/" + dir
+	}
+	if strings.HasPrefix(path, dir+"/") {
+		return ModeTracking
+	}
+	if introduced != nil && hasTrailer(introduced.Message, WriteTrailer) {
+		return ModeFull
+	}
+	return ModeGit
+}
+
+// hasTrailer reports whether message has a "key: value" trailer line.
+func hasTrailer(message, key string) bool {
+	for _, line := range strings.Split(message, "\n") {
+		if k, _, ok := strings.Cut(line, ":"); ok && k == key {
+			return true
+		}
+	}
+	return false
 }

@@ -122,6 +122,7 @@ type StalePrompt struct {
 type ListQuery struct {
 	Q      string // case-insensitive substring of name, description or a tag
 	Tag    string // exact tag
+	Mode   string // registry.ModeGit, ModeFull or ModeTracking; "" for all
 	Offset int
 	Limit  int
 }
@@ -132,6 +133,9 @@ func (s *Snapshot) List(q ListQuery) (page []*Entry, total int) {
 	needle := strings.ToLower(q.Q)
 	for _, n := range s.names {
 		e := s.entries[n]
+		if q.Mode != "" && e.Prompt.Mode != q.Mode {
+			continue
+		}
 		if q.Tag != "" && !e.Prompt.HasTag(q.Tag) {
 			continue
 		}
@@ -154,6 +158,7 @@ type summary struct {
 	Checksum    string         `json:"checksum"`
 	Path        string         `json:"path"`
 	Commit      *Commit        `json:"commit,omitempty"`
+	Mode        string         `json:"mode"`
 	Format      string         `json:"format"`
 	Variables   []string       `json:"variables"`
 	Description string         `json:"description,omitempty"`
@@ -173,7 +178,7 @@ func NewEntry(p *Prompt, unnumbered bool) (*Entry, error) {
 		return nil, err
 	}
 	sum, err := json.Marshal(summary{
-		Name: p.Name, Version: p.Version, Checksum: p.Checksum, Path: p.Path, Commit: p.Commit,
+		Name: p.Name, Version: p.Version, Checksum: p.Checksum, Path: p.Path, Commit: p.Commit, Mode: p.Mode,
 		Format: p.Format, Variables: p.Variables, Description: p.Description, Tags: p.Tags,
 		Metadata: p.Metadata, Model: p.Model,
 	})

@@ -24,6 +24,7 @@ func Parse(data []byte) (registry.RepoConfig, error) {
 		Extensions         []string          `yaml:"extensions"`
 		Environments       map[string]string `yaml:"environments"`
 		DefaultEnvironment string            `yaml:"default_environment"`
+		Tracking           string            `yaml:"tracking_dir"`
 	}
 	prob := func(line int, format string, args ...any) error {
 		return &registry.Problem{Path: registry.ConfigFile, Line: line, Message: fmt.Sprintf(format, args...)}
@@ -39,6 +40,7 @@ func Parse(data []byte) (registry.RepoConfig, error) {
 		Extensions:         raw.Extensions,
 		Environments:       raw.Environments,
 		DefaultEnvironment: raw.DefaultEnvironment,
+		Tracking:           strings.Trim(raw.Tracking, "/"),
 	}
 	if cfg.Root == "." {
 		cfg.Root = ""
@@ -67,6 +69,12 @@ func Parse(data []byte) (registry.RepoConfig, error) {
 		if _, ok := cfg.Environments[de]; !ok {
 			return cfg, prob(0, "default_environment %q is not one of the environments", de)
 		}
+	}
+	if cfg.Tracking == "" {
+		cfg.Tracking = registry.DefaultTracking
+	}
+	if err := registry.ValidateName(cfg.Tracking); err != nil {
+		return cfg, prob(0, "tracking_dir %q: %s", raw.Tracking, registry.ErrorMessage(err))
 	}
 	if len(cfg.Extensions) == 0 {
 		cfg.Extensions = append([]string(nil), registry.DefaultExtensions...)

@@ -183,7 +183,7 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 			}
 			continue
 		}
-		e, err := b.entry(p, res, prev)
+		e, err := b.entry(cfg, p, res, prev)
 		if err != nil {
 			return nil, fmt.Errorf("encode prompt %s: %w", name, err)
 		}
@@ -202,7 +202,7 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 		if res.err != "" || res.height > registry.MaxIncludeDepth {
 			continue
 		}
-		e, err := b.entry(fallback[name], res, nil)
+		e, err := b.entry(cfg, fallback[name], res, nil)
 		if err != nil {
 			return nil, fmt.Errorf("encode prompt %s: %w", name, err)
 		}
@@ -213,7 +213,7 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 
 // entry returns the entry of p with its partials resolved, reusing prev's
 // entry when nothing it depends on changed.
-func (b *builder) entry(parsedPrompt *registry.Prompt, res *resolved, prev *registry.Snapshot) (*registry.Entry, error) {
+func (b *builder) entry(cfg registry.RepoConfig, parsedPrompt *registry.Prompt, res *resolved, prev *registry.Snapshot) (*registry.Entry, error) {
 	p := *parsedPrompt // the parsed value is shared through the memo: copy
 	p.Includes = res.includes
 	p.Variables = res.variables
@@ -223,6 +223,7 @@ func (b *builder) entry(parsedPrompt *registry.Prompt, res *resolved, prev *regi
 			p.Path = first
 		}
 	}
+	p.Mode = registry.ModeOf(cfg, p.Path, p.Commit)
 	// With a history, content it has not numbered (not on the tracked
 	// branch yet) has a body without version and commit: a tag of its own.
 	unnumbered := b.versions != nil && p.Version == 0
@@ -232,7 +233,7 @@ func (b *builder) entry(parsedPrompt *registry.Prompt, res *resolved, prev *regi
 	}
 	stale := res.stale
 	if old, ok := prev.Get(p.Name); ok && old.Prompt.File == p.File && old.Prompt.Path == p.Path && old.ETag == etag &&
-		old.Prompt.Version == p.Version && old.Stale == "" {
+		old.Prompt.Version == p.Version && old.Prompt.Mode == p.Mode && old.Stale == "" {
 		if stale == "" {
 			return old, nil
 		}

@@ -181,24 +181,39 @@ func (k *Keeper) Sync(ctx context.Context) error {
 
 // SyncFor is Sync with the cause the promotion ledger records.
 func (k *Keeper) SyncFor(ctx context.Context, cause registry.Cause) error {
+	return k.sync(ctx, cause, true)
+}
+
+// Publish is Sync without the fetch: it indexes, builds and publishes what
+// the local clone has. The write path calls it once a commit it pushed is in
+// the clone, so the 2xx is answered with the new version served
+// (read-your-writes) without a round trip to the remote.
+func (k *Keeper) Publish(ctx context.Context, cause registry.Cause) error {
+	return k.sync(ctx, cause, false)
+}
+
+func (k *Keeper) sync(ctx context.Context, cause registry.Cause, fetch bool) error {
 	k.syncMu.Lock()
 	defer k.syncMu.Unlock()
 	start := k.now()
 	k.status.update(func(s *statusFields) { s.lastAttempt = start })
 	k.loadTimes(ctx)
 
-	fctx, cancel := context.WithTimeout(ctx, k.fetchT)
-	fetchErr := k.src.Fetch(fctx)
-	cancel()
-	if fetchErr != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	var fetchErr error
+	if fetch {
+		fctx, cancel := context.WithTimeout(ctx, k.fetchT)
+		fetchErr = k.src.Fetch(fctx)
+		cancel()
+		if fetchErr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			k.log.Warn("fetch failed; serving what the clone has", "err", fetchErr)
+		} else {
+			at := k.now()
+			k.status.update(func(s *statusFields) { s.lastFetchOK = at })
+			k.saveTimes(ctx, registry.SyncTimes{LastFetchSuccess: at})
 		}
-		k.log.Warn("fetch failed; serving what the clone has", "err", fetchErr)
-	} else {
-		at := k.now()
-		k.status.update(func(s *statusFields) { s.lastFetchOK = at })
-		k.saveTimes(ctx, registry.SyncTimes{LastFetchSuccess: at})
 	}
 
 	prev := k.served.Load()
