@@ -174,7 +174,7 @@ func (s *Store) replaceDamaged(ctx context.Context, damage error) error {
 				"move %s, %s-wal and %s-shm aside by hand: the version index is rebuilt from Git", s.path, err, s.path, s.path, s.path),
 			Err: cause}
 	}
-	s.log.Error("database file was damaged; it held no promotion ledger and no rewritten history, "+
+	s.log.Error("database file was damaged; it held no promotion ledger, no audit log and no rewritten history, "+
 		"so it was moved aside and a new one started: the next sync rebuilds the version index from Git",
 		"path", s.path, "moved_to", moved, "damage", cause)
 	if err := s.openWriter(ctx); err != nil {
@@ -189,7 +189,7 @@ func (s *Store) replaceDamaged(ctx context.Context, damage error) error {
 func (s *Store) refuseDamaged(kept []string, err error, cause error) error {
 	var what string
 	if err != nil {
-		what = fmt.Sprintf(", and whether it holds the promotion ledger, which Git cannot give back, cannot be told (%v)", err)
+		what = fmt.Sprintf(", and whether it holds the promotion ledger or the audit log, which Git cannot give back, cannot be told (%v)", err)
 	} else {
 		what = " and holds " + strings.Join(kept, " and ") + ", which Git cannot give back"
 	}
@@ -197,14 +197,15 @@ func (s *Store) refuseDamaged(kept []string, err error, cause error) error {
 	return &registry.Error{Code: registry.EINTERNAL,
 		Message: fmt.Sprintf("database file %s is damaged%s; with the server stopped, "+
 			"restore the data directory (--data) from a backup, or move %s, %s-wal and %s-shm aside "+
-			"to start with an empty ledger and a version index rebuilt from Git", s.path, what, base, base, base),
+			"to start with an empty promotion ledger and audit log and a version index rebuilt from Git", s.path, what, base, base, base),
 		Err: cause}
 }
 
 // irreplaceable returns what the database holds that Git cannot give back
 // (none if nothing), read through the writer of a damaged file: the
-// promotion ledger if it has any move, and the versions kept from history
-// that a rewrite removed. An error means that this cannot be told.
+// promotion ledger if it has any move, the audit log if it has any entry,
+// and the versions kept from history that a rewrite removed. An error means
+// that this cannot be told.
 func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 	db := s.writer
 	names, err := queryStrings(ctx, db, "SELECT name FROM sqlite_schema WHERE type = 'table'")
@@ -217,12 +218,15 @@ func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 	}
 
 	var kept []string
-	if tables["ref_moves"] {
-		// The ledger is append-only, so AUTOINCREMENT's counter is the
-		// number of moves ever recorded.
+	for _, l := range ledgers {
+		if !tables[l.table] {
+			continue
+		}
+		// The table is append-only, so AUTOINCREMENT's counter is the
+		// number of rows ever recorded.
 		var recorded int64
 		if tables["sqlite_sequence"] {
-			err := db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'ref_moves'").Scan(&recorded)
+			err := db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = ?", l.table).Scan(&recorded)
 			if err != nil {
 				return nil, err
 			}
@@ -230,17 +234,17 @@ func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 		// NOT INDEXED: count(*) would count the entries of the smaller
 		// index, which can be whole while pages of the table are lost.
 		var n int64
-		err := db.QueryRowContext(ctx, "SELECT count(*) FROM ref_moves NOT INDEXED").Scan(&n)
+		err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+l.table+" NOT INDEXED").Scan(&n)
 		switch {
 		case err != nil && recorded == 0:
 			return nil, err
 		case err != nil:
-			kept = append(kept, fmt.Sprintf("the promotion ledger (%s recorded, which cannot all be read: %v)",
-				moves(recorded), err))
+			kept = append(kept, fmt.Sprintf("%s (%s recorded, which cannot all be read: %v)",
+				l.name, l.count(recorded), err))
 		case recorded > n:
-			kept = append(kept, fmt.Sprintf("the promotion ledger (%s readable of %d recorded)", moves(n), recorded))
+			kept = append(kept, fmt.Sprintf("%s (%s readable of %d recorded)", l.name, l.count(n), recorded))
 		case n > 0:
-			kept = append(kept, fmt.Sprintf("the promotion ledger (%s)", moves(n)))
+			kept = append(kept, fmt.Sprintf("%s (%s)", l.name, l.count(n)))
 		}
 	}
 
@@ -254,12 +258,26 @@ func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 	return kept, nil
 }
 
-// moves returns "1 move" or "n moves".
-func moves(n int64) string {
+// ledger is an append-only table that holds what Git cannot give back.
+type ledger struct {
+	table     string
+	name      string // as errors call it
+	one, many string // what a row is, and rows are
+}
+
+// ledgers are the tables that make a damaged file irreplaceable when they
+// hold any row.
+var ledgers = []ledger{
+	{table: "ref_moves", name: "the promotion ledger", one: "move", many: "moves"},
+	{table: "audit_log", name: "the audit log", one: "entry", many: "entries"},
+}
+
+// count returns "1 move" or "n moves", in l's words.
+func (l ledger) count(n int64) string {
 	if n == 1 {
-		return "1 move"
+		return "1 " + l.one
 	}
-	return fmt.Sprintf("%d moves", n)
+	return fmt.Sprintf("%d %s", n, l.many)
 }
 
 // rewritten is a branch whose index dropped commits a rewrite removed.

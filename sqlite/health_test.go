@@ -196,6 +196,25 @@ func TestOpenDamaged(t *testing.T) {
 		wantDamaged(t, err, path, "the promotion ledger (300 moves recorded, which cannot all be read", "from a backup")
 	})
 
+	t.Run("a zeroed page with entries in the audit log is refused", func(t *testing.T) {
+		clk := newClock()
+		path := indexedDB(t, clk, contents{audit: 2})
+		zeroPage(t, path, "versions")
+		_, err := Open(ctx, Options{Path: path, Now: clk.Now})
+		wantDamaged(t, err, path, "the audit log (2 entries)", "Git cannot give back", "from a backup")
+		if strings.Contains(err.Error(), "promotion ledger (") {
+			t.Errorf("error %q names an empty promotion ledger", err)
+		}
+	})
+
+	t.Run("a zeroed page of the audit log itself is refused", func(t *testing.T) {
+		clk := newClock()
+		path := indexedDB(t, clk, contents{audit: 300})
+		zeroPage(t, path, "audit_log")
+		_, err := Open(ctx, Options{Path: path, Now: clk.Now})
+		wantDamaged(t, err, path, "the audit log (300 entries recorded, which cannot all be read", "from a backup")
+	})
+
 	t.Run("a zeroed page with a rewritten history is refused", func(t *testing.T) {
 		clk := newClock()
 		path := indexedDB(t, clk, contents{rewrite: true})

@@ -169,6 +169,7 @@ func bigBatch(nCommits, nPrompts, perCommit int) *registry.IndexBatch {
 // contents is what indexedDB puts in a database besides the index.
 type contents struct {
 	moves   int  // ref moves recorded in the ledger
+	audit   int  // entries recorded in the audit log
 	rewrite bool // whether a batch rewrote the branch's history
 }
 
@@ -195,6 +196,11 @@ func indexedDB(t *testing.T, clk *clock, h contents) string {
 	}
 	for i := range h.moves {
 		if _, err := s.RecordRefMove(ctx, registry.RefMove{Environment: "production", To: sha(string(rune('a' + i))), Via: "poll"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range h.audit {
+		if _, err := s.RecordAudit(ctx, auditEntry(fmt.Sprintf("team-%02d/prompt-%04d", i%40, i), "key-1")); err != nil {
 			t.Fatal(err)
 		}
 	}
