@@ -14,21 +14,6 @@ import (
 // errNoAdminKey is the cause of a 401 on a server without an admin key.
 var errNoAdminKey = errors.New("no admin key configured")
 
-func (s *Server) registerAdminRoutes(g *echo.Group) {
-	g.Use(s.requireAdmin)
-	g.POST("/sync", s.adminSync)
-}
-
-// requireAdmin lets through only requests that carry the admin key.
-func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if err := s.checkAdmin(c.Request()); err != nil {
-			return err
-		}
-		return next(c)
-	}
-}
-
 // checkAdmin verifies the admin key, given as "Authorization: Bearer KEY" or
 // "X-API-Key: KEY", in constant time.
 func (s *Server) checkAdmin(req *http.Request) error {

@@ -11,11 +11,6 @@ import (
 	"github.com/promptreg/promptreg/registry"
 )
 
-func (s *Server) registerEnvironmentRoutes(g *echo.Group) {
-	g.GET("/environments", s.listEnvironments)
-	g.GET("/environments/:env/history", s.environmentHistory)
-}
-
 // versionsPage is the body of GET /v1/prompts/{name}/versions.
 type versionsPage struct {
 	Name       string                  `json:"name"`

@@ -19,10 +19,6 @@ import (
 // under it.
 const maxHookBody = 5 << 20
 
-func (s *Server) registerHookRoutes(g *echo.Group) {
-	g.POST("/hooks/git", s.gitHook)
-}
-
 // hookResponse is the body of an accepted webhook.
 type hookResponse struct {
 	Status   string `json:"status"` // accepted, duplicate, ignored

@@ -8,13 +8,6 @@ import (
 	"github.com/promptreg/promptreg/registry"
 )
 
-func (s *Server) registerOpsRoutes(e *echo.Echo) {
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.GET("/v1/status", s.status)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler))
-}
-
 // healthz serves GET /healthz: 200 while the process runs.
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

@@ -28,14 +28,6 @@ const (
 	headerStale  = "X-Promptreg-Stale"
 )
 
-func (s *Server) registerPromptRoutes(g *echo.Group) {
-	g.GET("/prompts", s.listPrompts)
-	g.HEAD("/prompts", s.listPrompts)
-	g.GET("/prompts/*", s.getPrompt)
-	g.HEAD("/prompts/*", s.getPrompt)
-	g.POST("/prompts/*", s.postPrompt)
-}
-
 // selection is what a read asks for: an env or ref (Selector), or a
 // version by number or checksum.
 type selection struct {
@@ -154,24 +146,13 @@ func promptPath(p string) (name, sub string, err error) {
 	return name, sub, nil
 }
 
-// getPrompt serves GET /v1/prompts/{name} (the prompt as JSON) and
-// GET /v1/prompts/{name}/raw (the file's bytes).
-func (s *Server) getPrompt(c echo.Context) error {
-	name, sub, err := promptPath(c.Param("*"))
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "", "raw":
-	case "versions":
-		return s.listVersions(c, name)
-	case "diff":
-		return s.diffVersions(c, name)
-	case "render":
-		return echo.ErrMethodNotAllowed // POST
-	default:
-		return echo.ErrNotFound
-	}
+// getPrompt serves GET /v1/prompts/{name}: the prompt as JSON.
+func (s *Server) getPrompt(c echo.Context, name string) error { return s.readPrompt(c, name, false) }
+
+// getRaw serves GET /v1/prompts/{name}/raw: the file's bytes.
+func (s *Server) getRaw(c echo.Context, name string) error { return s.readPrompt(c, name, true) }
+
+func (s *Server) readPrompt(c echo.Context, name string, raw bool) error {
 	sel, err := parseSelection(c, true)
 	if err != nil {
 		return err
@@ -187,7 +168,7 @@ func (s *Server) getPrompt(c echo.Context) error {
 	} else {
 		h.Set("Cache-Control", cacheMutable)
 	}
-	if sub == "raw" {
+	if raw {
 		return conditional(c, `"`+e.Prompt.Checksum+`"`, "text/plain; charset=utf-8", e.Prompt.Raw)
 	}
 	return conditional(c, e.ETag, echo.MIMEApplicationJSON, e.Body)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,21 +27,6 @@ type renderRequest struct {
 	Version     int             `json:"version"`
 	VersionNum  int             `json:"version_number"` // PromptLedger's name for version
 	Checksum    string          `json:"checksum"`
-}
-
-// postPrompt dispatches POST /v1/prompts/{name}/{action}.
-func (s *Server) postPrompt(c echo.Context) error {
-	name, sub, err := promptPath(c.Param("*"))
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "render":
-		return s.renderPrompt(c, name)
-	case "", "raw", "versions", "diff":
-		return echo.ErrMethodNotAllowed // GET
-	}
-	return echo.ErrNotFound
 }
 
 // renderPrompt serves POST /v1/prompts/{name}/render: it renders the
@@ -87,6 +73,16 @@ func (s *Server) renderPrompt(c echo.Context, name string) error {
 // decodeBody decodes a JSON request body of at most limit bytes into v,
 // rejecting unknown fields' types, trailing data and oversized bodies.
 func decodeBody(c echo.Context, v any, limit int64) error {
+	return decode(c, v, limit, false)
+}
+
+// decodeStrict is decodeBody refusing fields v does not have (400), as the
+// write routes do: a misspelt field must not be silently dropped.
+func decodeStrict(c echo.Context, v any, limit int64) error {
+	return decode(c, v, limit, true)
+}
+
+func decode(c echo.Context, v any, limit int64, strict bool) error {
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, limit+1))
 	if err != nil {
 		return registry.Errorf(registry.EINVALID, "read body: %v", err)
@@ -98,17 +94,28 @@ func decodeBody(c echo.Context, v any, limit int64) error {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return registry.Errorf(registry.EINVALID, "field %s must be %s", te.Field, te.Type)
-		}
-		return registry.Errorf(registry.EINVALID, "request body is not valid JSON: %v", err)
+		return jsonError(err)
 	}
 	if dec.More() {
 		return registry.Errorf(registry.EINVALID, "request body has data after the JSON value")
 	}
 	return nil
+}
+
+// jsonError is the 400 for a body that does not decode.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return registry.Errorf(registry.EINVALID, "field %s must be %s", te.Field, te.Type)
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return registry.Errorf(registry.EINVALID, "unknown field %s", f)
+	}
+	return registry.Errorf(registry.EINVALID, "request body is not valid JSON: %v", err)
 }
 
 func firstOf(vals ...string) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/promptreg/promptreg/registry"
+	"github.com/promptreg/promptreg/writes"
 )
 
 // Snapshots is what the HTTP API needs of the served snapshots
@@ -59,6 +60,12 @@ type Options struct {
 	// token).
 	WebhookSecret string
 	Logger        *slog.Logger
+	// Writer makes the API's writes (PUT /v1/prompts/{name}…); nil answers
+	// them 404.
+	Writer *writes.Writer
+	// Audit keeps the audit log of writes, served at GET /v1/audit; nil
+	// keeps none.
+	Audit registry.AuditLog
 	// Metrics is where the server registers its Prometheus collectors;
 	// nil uses a new registry of its own, served at /metrics.
 	Metrics *prometheus.Registry
@@ -72,6 +79,8 @@ type Server struct {
 	adminKey      string
 	webhookSecret string
 	log           *slog.Logger
+	writer        *writes.Writer
+	auditLog      registry.AuditLog
 
 	echo     *echo.Echo
 	http     *http.Server
@@ -91,6 +100,8 @@ func New(opts Options) *Server {
 		adminKey:      opts.AdminKey,
 		webhookSecret: opts.WebhookSecret,
 		log:           opts.Logger,
+		writer:        opts.Writer,
+		auditLog:      opts.Audit,
 		promReg:       opts.Metrics,
 		delivery:      newDeliveries(4096),
 	}
@@ -110,11 +121,7 @@ func New(opts Options) *Server {
 	e.Use(s.recoverPanics, s.metrics.middleware)
 	s.echo = e
 
-	s.registerOpsRoutes(e)
-	s.registerPromptRoutes(e.Group("/v1"))
-	s.registerEnvironmentRoutes(e.Group("/v1"))
-	s.registerHookRoutes(e.Group("/v1"))
-	s.registerAdminRoutes(e.Group("/v1/admin"))
+	s.register(e)
 
 	s.http = &http.Server{
 		Handler:           e,

@@ -9,7 +9,7 @@ import (
 // API uses them as sub-resources of /v1/prompts/{name}.
 var ReservedNames = map[string]bool{
 	"versions": true, "render": true, "execute": true, "diff": true,
-	"raw": true, "rename": true, "tags": true, "dependents": true,
+	"raw": true, "rename": true, "revert": true, "tags": true, "dependents": true,
 }
 
 // MaxNameLength bounds a prompt name.

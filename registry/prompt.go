@@ -154,6 +154,17 @@ const WriteTrailer = "Promptreg-Write"
 // tracking folder, full when the commit that introduced it was made by an
 // API write, else git.
 func ModeOf(cfg RepoConfig, path string, introduced *Commit) string {
+	if strings.HasPrefix(path, TrackingDir(cfg)+"/") {
+		return ModeTracking
+	}
+	if introduced != nil && hasTrailer(introduced.Message, WriteTrailer) {
+		return ModeFull
+	}
+	return ModeGit
+}
+
+// TrackingDir is the tracking folder's path in the repository.
+func TrackingDir(cfg RepoConfig) string {
 	dir := cfg.Tracking
 	if dir == "" {
 		dir = DefaultTracking
@@ -161,13 +172,7 @@ func ModeOf(cfg RepoConfig, path string, introduced *Commit) string {
 	if cfg.Root != "" {
 		dir = cfg.Root + "/" + dir
 	}
-	if strings.HasPrefix(path, dir+"/") {
-		return ModeTracking
-	}
-	if introduced != nil && hasTrailer(introduced.Message, WriteTrailer) {
-		return ModeFull
-	}
-	return ModeGit
+	return dir
 }
 
 // hasTrailer reports whether message has a "key: value" trailer line.

@@ -67,7 +67,7 @@ func (pr Parser) ParsePrompt(path, name string, data []byte) (*registry.Prompt, 
 		return nil, prob(0, 0, "file is not valid UTF-8")
 	}
 	src := strings.TrimPrefix(string(data), "\ufeff")
-	header, body, bodyLine, ok := splitFrontMatter(src)
+	header, body, bodyLine, ok := SplitFrontMatter(src)
 	if !ok {
 		return nil, prob(1, 1, "front matter starts with --- but has no closing --- line")
 	}
@@ -175,10 +175,10 @@ func (pr Parser) ParsePrompt(path, name string, data []byte) (*registry.Prompt, 
 	return p, nil
 }
 
-// splitFrontMatter splits src into its YAML front matter and its body. A
+// SplitFrontMatter splits src into its YAML front matter and its body. A
 // file without front matter is all body. bodyLine is the 1-based line the
 // body starts at; ok is false for an unterminated front matter.
-func splitFrontMatter(src string) (header, body string, bodyLine int, ok bool) {
+func SplitFrontMatter(src string) (header, body string, bodyLine int, ok bool) {
 	first, rest, found := strings.Cut(src, "\n")
 	if strings.TrimRight(first, " \t\r") != "---" || !found {
 		if strings.TrimRight(first, " \t\r") == "---" {

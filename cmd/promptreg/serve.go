@@ -15,9 +15,11 @@ import (
 
 	"github.com/promptreg/promptreg/gitstore"
 	"github.com/promptreg/promptreg/httpapi"
+	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
 	"github.com/promptreg/promptreg/snapshots"
 	"github.com/promptreg/promptreg/sqlite"
+	"github.com/promptreg/promptreg/writes"
 )
 
 // Serve is the serve command: it wires the Git store, the registry, its
@@ -27,6 +29,7 @@ type Serve struct {
 	AdminKey, WebhookSecret          string
 	GitToken, GitSSHKey, KnownHosts  string
 	LogLevel, LogFormat              string
+	GitAuthor                        string
 	Poll, FetchTimeout, ShutdownWait time.Duration
 	SnapshotCache                    int
 	SnapshotCacheMB                  int
@@ -64,6 +67,7 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	fs.IntVar(&m.SnapshotCache, "snapshot-cache", snapshots.DefaultCacheSnapshots, "snapshots of other commits (?ref=, ?version=) kept in memory")
 	fs.IntVar(&m.SnapshotCacheMB, "snapshot-cache-mb", snapshots.DefaultCacheBytes>>20, "memory those snapshots may take, in MiB")
 	fs.BoolVar(&m.FetchUnknownRefs, "fetch-unknown-refs", true, "look up on the remote, and fetch, a ?ref= the clone does not have (refs/pull/N/head, a branch pushed since the last fetch)")
+	fs.StringVar(&m.GitAuthor, "git-author", "promptreg <promptreg@localhost>", "committer of the commits API writes make, as \"Name <email>\" (the author is the writer)")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&m.LogFormat, "log-format", "json", "json or text")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -74,6 +78,9 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	}
 	if m.Repo == "" {
 		return errors.New("serve: --repo (or PROMPTREG_REPO) is required")
+	}
+	if name, email := writes.ParseAuthor(m.GitAuthor); name == "" || email == "" || strings.ContainsAny(m.GitAuthor, "\n\r") {
+		return fmt.Errorf("serve: --git-author %q: want \"Name <email>\"", m.GitAuthor)
 	}
 	if m.Poll < 0 || m.FetchTimeout <= 0 || m.SnapshotCache < 1 || m.SnapshotCacheMB < 1 {
 		return errors.New("serve: --poll must be >= 0, --fetch-timeout > 0, --snapshot-cache and --snapshot-cache-mb >= 1")
@@ -103,7 +110,7 @@ func (m *Serve) Run(ctx context.Context) error {
 	m.store, err = gitstore.Open(gitstore.Options{
 		URL: m.Repo, Branch: m.Branch, Dir: m.Data,
 		Token: m.GitToken, SSHKeyPath: m.GitSSHKey, SSHKnownHosts: m.KnownHosts,
-		Logger: m.log.With("component", "gitstore"),
+		Committer: committer(m.GitAuthor), Logger: m.log.With("component", "gitstore"),
 	})
 	if err != nil {
 		return err
@@ -112,15 +119,20 @@ func (m *Serve) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	parser := render.NewParser()
 	m.reg = snapshots.New(snapshots.Options{
-		Source: m.store, Parser: render.NewParser(), Branch: m.Branch,
+		Source: m.store, Parser: parser, Branch: m.Branch,
 		History: m.db, Git: m.store, FetchUnknownRefs: m.FetchUnknownRefs,
 		CacheSnapshots: m.SnapshotCache, CacheBytes: int64(m.SnapshotCacheMB) << 20,
 		FetchTimeout: m.FetchTimeout, Logger: m.log.With("component", "snapshots"),
 	})
+	writer := writes.New(writes.Options{
+		Keeper: m.reg, Committer: m.store, Source: m.store, Parser: parser, Versions: m.reg.History(),
+		Logger: m.log.With("component", "writes"),
+	})
 	m.srv = httpapi.New(httpapi.Options{
 		Snapshots: m.reg, History: m.reg.History(), Renderer: render.NewRenderer(render.Options{}), AdminKey: m.AdminKey, WebhookSecret: m.WebhookSecret,
-		Logger: m.log.With("component", "http"),
+		Writer: writer, Audit: m.db, Logger: m.log.With("component", "http"),
 	})
 	if err := m.srv.Start(m.Addr); err != nil {
 		return err
@@ -134,6 +146,12 @@ func (m *Serve) Run(ctx context.Context) error {
 	}()
 	m.log.Info("serving", "repo", redact(m.Repo), "branch", m.Branch, "addr", m.srv.Addr(), "version", version)
 	return nil
+}
+
+// committer is the signature --git-author names (validated by ParseFlags).
+func committer(s string) registry.Signature {
+	name, email := writes.ParseAuthor(s)
+	return registry.Signature{Name: name, Email: email}
 }
 
 // ListenAddr returns the address the HTTP server listens on.

@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/promptreg/promptreg/registry"
+)
+
+// Scope is what a route asks of the credential a request carries. Every
+// route has one, in the table below, the day it is written.
+type Scope string
+
+// Scopes. Until API keys exist (issue 10) reads are open, writes, promotions
+// and the admin routes need the admin key, and webhooks check their own
+// signature (or the admin key).
+const (
+	ScopePublic  Scope = "public"               // health probes and metrics: no credential
+	ScopeRead    Scope = "prompts:read"         // reading and rendering prompts
+	ScopeWrite   Scope = "prompts:write"        // API writes: each is a commit
+	ScopePromote Scope = "environments:promote" // moving environments
+	ScopeAdmin   Scope = "admin"                // sync now, the audit log, keys
+	ScopeWebhook Scope = "webhook"              // push webhooks: signed, or the admin key
+)
+
+// route is one route of the API: its method, its path as the API documents
+// it ({name} is a prompt name, which may contain slashes), the scope it
+// needs, and its handler.
+type route struct {
+	method, path string
+	scope        Scope
+	// handle serves routes with fixed segments; prompt serves the routes
+	// under /v1/prompts/{name}, given the name.
+	handle echo.HandlerFunc
+	prompt func(c echo.Context, name string) error
+}
+
+// promptPrefix starts the paths of the routes about one prompt.
+const promptPrefix = "/v1/prompts/{name}"
+
+// routes is the route table: every route the server answers (a GET also
+// answers HEAD), with its scope.
+func (s *Server) routes() []route {
+	return []route{
+		{method: http.MethodGet, path: "/healthz", scope: ScopePublic, handle: s.healthz},
+		{method: http.MethodGet, path: "/readyz", scope: ScopePublic, handle: s.readyz},
+		{method: http.MethodGet, path: "/metrics", scope: ScopePublic, handle: echo.WrapHandler(s.metrics.handler)},
+		{method: http.MethodGet, path: "/v1/status", scope: ScopeRead, handle: s.status},
+
+		{method: http.MethodGet, path: "/v1/prompts", scope: ScopeRead, handle: s.listPrompts},
+		{method: http.MethodPost, path: "/v1/prompts/register-code", scope: ScopeWrite, handle: s.registerCode},
+		{method: http.MethodGet, path: promptPrefix, scope: ScopeRead, prompt: s.getPrompt},
+		{method: http.MethodGet, path: promptPrefix + "/raw", scope: ScopeRead, prompt: s.getRaw},
+		{method: http.MethodGet, path: promptPrefix + "/versions", scope: ScopeRead, prompt: s.listVersions},
+		{method: http.MethodGet, path: promptPrefix + "/diff", scope: ScopeRead, prompt: s.diffVersions},
+		{method: http.MethodPost, path: promptPrefix + "/render", scope: ScopeRead, prompt: s.renderPrompt},
+		{method: http.MethodPut, path: promptPrefix, scope: ScopeWrite, prompt: s.savePrompt},
+		{method: http.MethodDelete, path: promptPrefix, scope: ScopeWrite, prompt: s.deletePrompt},
+		{method: http.MethodPost, path: promptPrefix + "/rename", scope: ScopeWrite, prompt: s.renamePrompt},
+		{method: http.MethodPost, path: promptPrefix + "/revert", scope: ScopeWrite, prompt: s.revertPrompt},
+		{method: http.MethodPut, path: promptPrefix + "/tags", scope: ScopeWrite, prompt: s.setTags},
+		{method: http.MethodDelete, path: promptPrefix + "/tags", scope: ScopeWrite, prompt: s.removeTags},
+
+		{method: http.MethodGet, path: "/v1/environments", scope: ScopeRead, handle: s.listEnvironments},
+		{method: http.MethodGet, path: "/v1/environments/{env}/history", scope: ScopeRead, handle: s.environmentHistory},
+
+		{method: http.MethodPost, path: "/v1/hooks/git", scope: ScopeWebhook, handle: s.gitHook},
+		{method: http.MethodPost, path: "/v1/admin/sync", scope: ScopeAdmin, handle: s.adminSync},
+		{method: http.MethodGet, path: "/v1/audit", scope: ScopeAdmin, handle: s.listAudit},
+	}
+}
+
+// register adds the route table to e. The routes under /v1/prompts/{name}
+// share one wildcard per method (a name may contain slashes) that splits
+// off the sub-resource and dispatches to the table's route.
+func (s *Server) register(e *echo.Echo) {
+	byMethod := map[string]map[string]route{} // method → sub-resource → route
+	for _, r := range s.routes() {
+		if r.scope == ScopeWrite && s.writer == nil {
+			r.handle, r.prompt = writesDisabled, func(c echo.Context, _ string) error { return writesDisabled(c) }
+		}
+		methods := []string{r.method}
+		if r.method == http.MethodGet {
+			methods = append(methods, http.MethodHead)
+		}
+		for _, m := range methods {
+			if rest, ok := strings.CutPrefix(r.path, promptPrefix); ok {
+				if byMethod[m] == nil {
+					byMethod[m] = map[string]route{}
+					e.Add(m, "/v1/prompts/*", s.dispatchPrompt(m, byMethod))
+				}
+				byMethod[m][strings.TrimPrefix(rest, "/")] = r
+				continue
+			}
+			e.Add(m, echoPath(r.path), s.authorize(r.scope, r.handle))
+		}
+	}
+}
+
+// dispatchPrompt serves method on /v1/prompts/*: the route of the table
+// for the sub-resource, 405 if only another method has it, else 404.
+func (s *Server) dispatchPrompt(method string, byMethod map[string]map[string]route) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		name, sub, err := promptPath(c.Param("*"))
+		if err != nil {
+			return err
+		}
+		r, ok := byMethod[method][sub]
+		if !ok {
+			for _, other := range byMethod {
+				if _, ok := other[sub]; ok {
+					return echo.ErrMethodNotAllowed
+				}
+			}
+			return echo.ErrNotFound
+		}
+		return s.authorize(r.scope, func(c echo.Context) error { return r.prompt(c, name) })(c)
+	}
+}
+
+// writesDisabled answers the write routes of a server without a Writer.
+func writesDisabled(echo.Context) error {
+	return registry.Errorf(registry.ENOTFOUND, "this server does not accept writes")
+}
+
+// echoPath turns the table's {param} segments into echo's :param.
+func echoPath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			segs[i] = ":" + seg[1:len(seg)-1]
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// ctxKeyID is the echo context key of the id of the key a request was
+// authorised with.
+const ctxKeyID = "promptreg.key_id"
+
+// authorize runs next if the request's credential has scope.
+func (s *Server) authorize(scope Scope, next echo.HandlerFunc) echo.HandlerFunc {
+	switch scope {
+	case ScopePublic, ScopeRead, ScopeWebhook:
+		return next
+	case ScopeWrite, ScopePromote, ScopeAdmin:
+		return func(c echo.Context) error {
+			if err := s.checkAdmin(c.Request()); err != nil {
+				return err
+			}
+			c.Set(ctxKeyID, "admin")
+			return next(c)
+		}
+	}
+	// A scope the switch does not know is a bug in the table: refuse.
+	return func(echo.Context) error {
+		return registry.Errorf(registry.EINTERNAL, "route has an unknown scope %q", scope)
+	}
+}
+
+// keyID returns the id of the key the request was authorised with.
+func keyID(c echo.Context) string {
+	id, _ := c.Get(ctxKeyID).(string)
+	return id
+}
