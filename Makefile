@@ -4,6 +4,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/promptreg
 ADDR    ?= 127.0.0.1:8080
+# The admin key `make run` starts the server with: API writes need it until
+# API keys exist. Local use only; set your own anywhere else.
+ADMIN_KEY ?= dev-admin-key
 
 .PHONY: build test lint run bench bench-http bench-render bench-history clean
 
@@ -20,11 +23,14 @@ lint: build
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(BIN) lint examples/prompts
 
-# Serves the bundled examples: on first start the server turns
-# examples/prompts into a Git repository at .run/prompts (commit into it to
-# see the server pick changes up) and clones it into .run/data.
+# Serves the bundled examples the way a team runs promptreg: the server clones
+# a bare repository (.run/remote.git, standing in for the Git host) into
+# .run/data and pushes API writes to it; .run/prompts is a working clone to
+# edit, commit and `git push` by hand. Both are made from examples/prompts on
+# the first run (scripts/run-repos.sh).
 run: build
-	$(BIN) serve --repo .run/prompts --seed examples/prompts --data .run/data --addr $(ADDR) --poll 2s --log-format text
+	scripts/run-repos.sh examples/prompts .run
+	PROMPTREG_ADMIN_KEY=$(ADMIN_KEY) $(BIN) serve --repo .run/remote.git --data .run/data --addr $(ADDR) --poll 2s --log-format text
 
 # Every benchmark prints its figures beside a baseline measured in the same
 # run (these machines are shared and noisy): see README.md, Performance.
