@@ -8,7 +8,7 @@ ADDR    ?= 127.0.0.1:8080
 # API keys exist. Local use only; set your own anywhere else.
 ADMIN_KEY ?= dev-admin-key
 
-.PHONY: build test lint run bench bench-http bench-render bench-history clean
+.PHONY: build test lint run bench bench-http bench-render bench-history bench-writes clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/promptreg
@@ -34,7 +34,7 @@ run: build
 
 # Every benchmark prints its figures beside a baseline measured in the same
 # run (these machines are shared and noisy): see README.md, Performance.
-bench: bench-http bench-render bench-history
+bench: bench-http bench-render bench-history bench-writes
 
 # GET /v1/prompts/{name} (200 and 304) against a minimal net/http server
 # answering the same bytes, from a second process on 127.0.0.1.
@@ -49,6 +49,12 @@ bench-render:
 # C=10,000 commits: first index, restart, 100 new commits, RSS, /versions.
 bench-history:
 	$(GO) run ./internal/cmd/benchhistory -prompts 2000 -commits 10000
+
+# PUT /v1/prompts/{name} round trip (request → pushed → served) against
+# git commit + git push of the same change, same remote, same run; on 10
+# prompts and on the generated P=2,000 × C=10,000 repository.
+bench-writes:
+	$(GO) test -run '^$$' -bench 'BenchmarkPut$$' -benchtime 20x -timeout 30m ./httpapi
 
 clean:
 	rm -rf bin .run

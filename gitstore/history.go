@@ -30,6 +30,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/promptreg/promptreg/registry"
 )
@@ -728,9 +729,11 @@ func (d *differ) entry(x, y *rawEntry, dir string) error {
 // calls release when done. Called under the read lock.
 func (s *Store) objects() *objectReader {
 	s.poolOnce.Do(func() {
+		sizes, _ := lru.New[plumbing.Hash, int64](sizeCacheEntries)
 		s.pool = &packPool{
 			dir:   filepath.Join(s.path, "objects", "pack"),
 			cache: cache.NewObjectLRU(cache.FileSize(s.cacheBytes)),
+			sizes: sizes,
 			log:   s.log,
 		}
 	})
@@ -782,8 +785,26 @@ func (or *objectReader) object(t plumbing.ObjectType, h plumbing.Hash) (plumbing
 	return or.s.st.EncodedObject(t, h)
 }
 
+// sizeCacheEntries bounds the cache of object sizes (about 100 bytes an
+// entry): enough for every blob of the trees served.
+const sizeCacheEntries = 1 << 16
+
 // size returns the size of object h from its header, without inflating it.
+// Sizes are remembered: an object's size never changes, and listing a tree
+// of 2,000 files asked the packs for each (a delta's header is inflated to
+// find it) on every sync — most of what publishing an API write cost.
 func (or *objectReader) size(h plumbing.Hash) (int64, error) {
+	if n, ok := or.pool.sizes.Get(h); ok {
+		return n, nil
+	}
+	n, err := or.readSize(h)
+	if err == nil {
+		or.pool.sizes.Add(h, n)
+	}
+	return n, err
+}
+
+func (or *objectReader) readSize(h plumbing.Hash) (int64, error) {
 	if or.packs != nil {
 		for _, p := range or.packs.packs {
 			off, err := p.FindOffset(h)
@@ -803,6 +824,7 @@ func (or *objectReader) size(h plumbing.Hash) (int64, error) {
 type packPool struct {
 	dir   string       // the clone's objects/pack
 	cache cache.Object // decoded objects and delta bases, shared by all
+	sizes *lru.Cache[plumbing.Hash, int64]
 	log   *slog.Logger
 
 	mu      sync.Mutex

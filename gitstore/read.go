@@ -172,8 +172,14 @@ func (s *Store) walk(ctx context.Context, or *objectReader, tree *object.Tree, d
 		}
 		switch {
 		case e.Mode == filemode.Dir:
-			sub, err := object.GetTree(s.st, e.Hash)
+			// Through the reader's open packs and object cache: go-git's
+			// storage opens the pack file again for every tree.
+			obj, err := or.object(plumbing.TreeObject, e.Hash)
 			if err != nil {
+				return lacks("tree", e.Hash, err)
+			}
+			sub := &object.Tree{}
+			if err := sub.Decode(obj); err != nil {
 				return lacks("tree", e.Hash, err)
 			}
 			if err := s.walk(ctx, or, sub, p, files); err != nil {

@@ -37,7 +37,19 @@ func newWriteEnv(t *testing.T, files map[string]string) *writeEnv {
 	seed.Commit("seed")
 	bare := filepath.Join(t.TempDir(), "remote.git")
 	seed.Git("clone", "-q", "--bare", seed.Path(), bare)
+	e := newWriteEnvAt(t, bare)
+	e.repo = seed
+	other := gittest.New(t)
+	other.Git("remote", "add", "origin", bare)
+	other.Git("fetch", "-q", "origin")
+	other.Git("reset", "-q", "--hard", "origin/main")
+	e.other = other
+	return e
+}
 
+// newWriteEnvAt serves the bare repository bare, synced.
+func newWriteEnvAt(t testing.TB, bare string) *writeEnv {
+	t.Helper()
 	store, db := openStores(t, bare)
 	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store})
 	t.Cleanup(keeper.Close)
@@ -48,11 +60,7 @@ func newWriteEnv(t *testing.T, files map[string]string) *writeEnv {
 	if err := keeper.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	other := gittest.New(t)
-	other.Git("remote", "add", "origin", bare)
-	other.Git("fetch", "-q", "origin")
-	other.Git("reset", "-q", "--hard", "origin/main")
-	return &writeEnv{env: &env{t: t, repo: seed, reg: &countingKeeper{Keeper: keeper}, srv: srv}, bare: bare, db: db, other: other}
+	return &writeEnv{env: &env{t: t, reg: &countingKeeper{Keeper: keeper}, srv: srv}, bare: bare, db: db}
 }
 
 // remote runs git in the bare remote.
