@@ -450,3 +450,45 @@ func TestWriteToACheckedOutBranchSaysWhatToDo(t *testing.T) {
 		t.Errorf("the working repository changed: %q", got)
 	}
 }
+
+// TestUpstreamChangeOfTheSameFile: the remote moved after the server last
+// synced. A write to another file is re-applied on the new head; a write to
+// the file that changed upstream is refused with 409 and both checksums,
+// or 412 with If-Match; nothing of theirs is overwritten.
+func TestUpstreamChangeOfTheSameFile(t *testing.T) {
+	e := newWriteEnv(t, map[string]string{"x.prompt": "X1", "y.prompt": "Y1"})
+	var x struct{ Checksum string }
+	json.Unmarshal(e.get("/v1/prompts/x").body, &x)
+
+	e.other.Write("x.prompt", "X2 from git")
+	e.other.Commit("edit x with git")
+	e.other.Git("push", "-q", "origin", "HEAD:main")
+	upstream := e.remote("rev-parse", "main")
+
+	// Another file: retried on the new head, both changes kept.
+	y := decodeWrite(t, e.write(http.MethodPut, "/v1/prompts/y", map[string]string{"template_source": "Y2"}), http.StatusOK)
+	if e.remote("rev-parse", y.Commit+"^") != upstream {
+		t.Fatalf("the write was not re-applied on the remote's head")
+	}
+
+	e.other.Git("pull", "-q", "--rebase", "origin", "main")
+	e.other.Write("x.prompt", "X3 from git")
+	e.other.Commit("edit x again")
+	e.other.Git("push", "-q", "origin", "HEAD:main")
+	head := e.remote("rev-parse", "main")
+
+	r := e.write(http.MethodPut, "/v1/prompts/x", map[string]string{"template_source": "X from the API"})
+	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "expected_checksum") || !strings.Contains(string(r.body), "current_checksum") {
+		t.Fatalf("same file changed upstream: %d %s", r.status, r.body)
+	}
+	r = e.write(http.MethodPut, "/v1/prompts/x", map[string]string{"template_source": "X from the API"}, "If-Match", `"`+x.Checksum+`"`)
+	if r.status != http.StatusPreconditionFailed {
+		t.Fatalf("If-Match on an upstream-changed file: %d %s", r.status, r.body)
+	}
+	if now := e.remote("rev-parse", "main"); now != head {
+		t.Fatalf("a refused write moved main")
+	}
+	if got := e.remote("show", "main:x.prompt"); got != "X3 from git" {
+		t.Errorf("x = %q", got)
+	}
+}
