@@ -51,43 +51,63 @@ type SaveRequest struct {
 // that does not parse, a name another file claims, a missing partial),
 // ETOOLARGE, EPRECONDITION, ECONFLICT, and those of the push.
 func (w *Writer) Save(ctx context.Context, req SaveRequest) (*Result, error) {
-	if err := registry.ValidateName(req.Name); err != nil {
-		return nil, err
-	}
 	if req.Content == nil && req.Fields.empty() {
 		return nil, registry.Errorf(registry.EINVALID, "nothing to save: send content (the whole file) or template_source and the fields to set")
 	}
-	var res Result
-	out, err := w.run(ctx, req.Actor, req.Message, func(ctx context.Context, base *registry.Snapshot) (*change, error) {
-		file, old, err := w.current(ctx, base, req.Name)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkIfMatch(base, req.Name, req.IfMatch); err != nil {
-			return nil, err
-		}
-		data := req.Content
-		if data == nil {
-			if data, err = compose(old, req.Fields); err != nil {
-				return nil, err
-			}
-		}
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, false, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
 		if file == "" {
 			file = newPath(base.Config, req.Name)
 		}
-		res = Result{Name: req.Name, Path: file, Previous: checksumOf(old)}
+		res := Result{Name: req.Name, Path: file}
+		data := req.Content
+		if data == nil {
+			var err error
+			if data, err = compose(old, req.Fields); err != nil {
+				return nil, res, err
+			}
+		}
 		if old != nil && bytes.Equal(old, data) {
-			return nil, nil
+			return nil, res, nil
 		}
 		if err := w.check(ctx, base, file, req.Name, data, old == nil); err != nil {
-			return nil, err
+			return nil, res, err
 		}
 		verb := "Update"
 		if old == nil {
 			verb = "Create"
 		}
-		return &change{files: []registry.FileChange{{Path: file, Content: data}},
-			subject: verb + " " + req.Name, action: "save"}, nil
+		return &change{files: []registry.FileChange{{Path: file, Content: data}}, subject: verb + " " + req.Name, action: "save"}, res, nil
+	})
+}
+
+// promptWrite is the part of a write of one prompt that runs on each head:
+// given the prompt's file and bytes there ("" and nil when it has none),
+// the change to commit (nil for none) and the result to answer.
+type promptWrite func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error)
+
+// writePrompt runs a write of the named prompt: it finds the prompt's file
+// on the head, checks If-Match (and that the prompt exists, if mustExist),
+// then lets fn plan the change.
+func (w *Writer) writePrompt(ctx context.Context, name, ifMatch, message string, actor Actor, mustExist bool, fn promptWrite) (*Result, error) {
+	if err := registry.ValidateName(name); err != nil {
+		return nil, err
+	}
+	var res Result
+	out, err := w.run(ctx, actor, message, func(ctx context.Context, base *registry.Snapshot) (*change, error) {
+		file, old, err := w.current(ctx, base, name)
+		if err != nil {
+			return nil, err
+		}
+		if mustExist && file == "" {
+			return nil, registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s", name, short(base.Commit.SHA))
+		}
+		if err := checkIfMatch(base, name, ifMatch); err != nil {
+			return nil, err
+		}
+		ch, r, err := fn(ctx, base, file, old)
+		r.Previous = checksumOf(old)
+		res = r
+		return ch, err
 	})
 	if err != nil {
 		return nil, err
@@ -123,32 +143,16 @@ type DeleteRequest struct {
 // readable by ?version= and ?checksum=. Errors: ENOTFOUND, EPRECONDITION,
 // ECONFLICT (other prompts include it), and those of the push.
 func (w *Writer) Delete(ctx context.Context, req DeleteRequest) (*Result, error) {
-	if err := registry.ValidateName(req.Name); err != nil {
-		return nil, err
-	}
-	var res Result
-	out, err := w.run(ctx, req.Actor, req.Message, func(ctx context.Context, base *registry.Snapshot) (*change, error) {
-		file, old, err := w.current(ctx, base, req.Name)
-		if err != nil {
-			return nil, err
+	r, err := w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
+		res := Result{Name: req.Name, Path: file}
+		if err := refuseIncluded(base, req.Name); err != nil {
+			return nil, res, err
 		}
-		if file == "" {
-			return nil, registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s", req.Name, short(base.Commit.SHA))
-		}
-		if err := checkIfMatch(base, req.Name, req.IfMatch); err != nil {
-			return nil, err
-		}
-		if by := dependents(base, req.Name); len(by) > 0 {
-			return nil, &registry.Error{Code: registry.ECONFLICT, Details: map[string]any{"included_by": by},
-				Message: fmt.Sprintf("prompt %q is included by %s: change those first", req.Name, strings.Join(by, ", "))}
-		}
-		res = Result{Name: req.Name, Path: file, Previous: checksumOf(old)}
-		return &change{files: []registry.FileChange{{Path: file}}, subject: "Delete " + req.Name, action: "delete"}, nil
+		return &change{files: []registry.FileChange{{Path: file}}, subject: "Delete " + req.Name, action: "delete"}, res, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	r := out.result(res)
 	r.Version, r.Checksum, r.Active, r.Mode = 0, "", false, ""
 	return r, nil
 }
@@ -167,55 +171,36 @@ type RenameRequest struct {
 // Errors: ENOTFOUND, EINVALID, ECONFLICT (the new name is taken, other
 // prompts include the old one), EPRECONDITION, and those of the push.
 func (w *Writer) Rename(ctx context.Context, req RenameRequest) (*Result, error) {
-	if err := registry.ValidateName(req.Name); err != nil {
-		return nil, err
-	}
 	if err := registry.ValidateName(req.NewName); err != nil {
 		return nil, registry.Errorf(registry.EINVALID, "new_name: %s", registry.ErrorMessage(err))
 	}
 	if req.NewName == req.Name {
 		return nil, registry.Errorf(registry.EINVALID, "new_name is the prompt's name")
 	}
-	var res Result
-	out, err := w.run(ctx, req.Actor, req.Message, func(ctx context.Context, base *registry.Snapshot) (*change, error) {
-		file, old, err := w.current(ctx, base, req.Name)
-		if err != nil {
-			return nil, err
-		}
-		if file == "" {
-			return nil, registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s", req.Name, short(base.Commit.SHA))
-		}
-		if err := checkIfMatch(base, req.Name, req.IfMatch); err != nil {
-			return nil, err
-		}
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
+		res := Result{Name: req.NewName}
 		if taken, _, err := w.current(ctx, base, req.NewName); err != nil {
-			return nil, err
+			return nil, res, err
 		} else if taken != "" {
-			return nil, registry.Errorf(registry.ECONFLICT, "prompt %q already exists (%s)", req.NewName, taken)
+			return nil, res, registry.Errorf(registry.ECONFLICT, "prompt %q already exists (%s)", req.NewName, taken)
 		}
-		if by := dependents(base, req.Name); len(by) > 0 {
-			return nil, &registry.Error{Code: registry.ECONFLICT, Details: map[string]any{"included_by": by},
-				Message: fmt.Sprintf("prompt %q is included by %s: change those first", req.Name, strings.Join(by, ", "))}
+		if err := refuseIncluded(base, req.Name); err != nil {
+			return nil, res, err
 		}
 		data := old
 		if hasKey(old, "name") {
-			n := req.NewName
-			if data, err = compose(old, Fields{Name: &n}); err != nil {
-				return nil, err
+			var err error
+			if data, err = compose(old, Fields{Name: &req.NewName}); err != nil {
+				return nil, res, err
 			}
 		}
-		dst := renamedPath(base.Config, file, req.Name, req.NewName)
-		if err := w.check(ctx, base, dst, req.NewName, data, true); err != nil {
-			return nil, err
+		res.Path = renamedPath(base.Config, file, req.Name, req.NewName)
+		if err := w.check(ctx, base, res.Path, req.NewName, data, true); err != nil {
+			return nil, res, err
 		}
-		res = Result{Name: req.NewName, Path: dst, Previous: checksumOf(old)}
-		return &change{files: []registry.FileChange{{Path: file}, {Path: dst, Content: data}},
-			subject: fmt.Sprintf("Rename %s to %s", req.Name, req.NewName), action: "rename"}, nil
+		return &change{files: []registry.FileChange{{Path: file}, {Path: res.Path, Content: data}},
+			subject: fmt.Sprintf("Rename %s to %s", req.Name, req.NewName), action: "rename"}, res, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out.result(res), nil
 }
 
 // TagsRequest sets or removes a prompt's tags.
@@ -233,26 +218,16 @@ type TagsRequest struct {
 // Tags commits a prompt's new tag list (PUT replaces it, DELETE removes
 // from it). Errors: ENOTFOUND, EINVALID, EPRECONDITION, and those of Save.
 func (w *Writer) Tags(ctx context.Context, req TagsRequest) (*Result, error) {
-	if err := registry.ValidateName(req.Name); err != nil {
-		return nil, err
-	}
 	for _, t := range req.Tags {
 		if strings.TrimSpace(t) == "" || strings.ContainsAny(t, "\n\r") {
 			return nil, registry.Errorf(registry.EINVALID, "tags must be non-empty single-line strings")
 		}
 	}
-	var res Result
-	out, err := w.run(ctx, req.Actor, req.Message, func(ctx context.Context, base *registry.Snapshot) (*change, error) {
-		file, old, err := w.current(ctx, base, req.Name)
-		if err != nil {
-			return nil, err
-		}
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
+		res := Result{Name: req.Name, Path: file}
 		e, ok := base.Get(req.Name)
-		if file == "" || !ok {
-			return nil, registry.Errorf(registry.ENOTFOUND, "prompt %q not found at %s", req.Name, short(base.Commit.SHA))
-		}
-		if err := checkIfMatch(base, req.Name, req.IfMatch); err != nil {
-			return nil, err
+		if !ok {
+			return nil, res, registry.Errorf(registry.ENOTFOUND, "prompt %q is not served at %s: fix its file first", req.Name, short(base.Commit.SHA))
 		}
 		tags := slices.Clone(req.Tags)
 		if req.Remove {
@@ -268,23 +243,18 @@ func (w *Writer) Tags(ctx context.Context, req TagsRequest) (*Result, error) {
 		if tags == nil {
 			tags = []string{}
 		}
-		res = Result{Name: req.Name, Path: file, Previous: checksumOf(old)}
 		if slices.Equal(tags, e.Prompt.Tags) {
-			return nil, nil
+			return nil, res, nil
 		}
 		data, err := compose(old, Fields{Tags: &tags})
 		if err != nil {
-			return nil, err
+			return nil, res, err
 		}
 		if err := w.check(ctx, base, file, req.Name, data, false); err != nil {
-			return nil, err
+			return nil, res, err
 		}
-		return &change{files: []registry.FileChange{{Path: file, Content: data}}, subject: "Set the tags of " + req.Name, action: "tags"}, nil
+		return &change{files: []registry.FileChange{{Path: file, Content: data}}, subject: "Set the tags of " + req.Name, action: "tags"}, res, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out.result(res), nil
 }
 
 // RevertRequest writes an earlier version of a prompt back.
@@ -312,32 +282,20 @@ func (w *Writer) Revert(ctx context.Context, req RevertRequest) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	var res Result
-	out, err := w.run(ctx, req.Actor, req.Message, func(ctx context.Context, base *registry.Snapshot) (*change, error) {
-		file, old, err := w.current(ctx, base, req.Name)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkIfMatch(base, req.Name, req.IfMatch); err != nil {
-			return nil, err
-		}
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, false, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
 		if file == "" {
 			file = v.Path
 		}
-		res = Result{Name: req.Name, Path: file, Previous: checksumOf(old)}
+		res := Result{Name: req.Name, Path: file}
 		if bytes.Equal(old, data) {
-			return nil, nil
+			return nil, res, nil
 		}
 		if err := w.check(ctx, base, file, req.Name, data, old == nil); err != nil {
-			return nil, err
+			return nil, res, err
 		}
 		return &change{files: []registry.FileChange{{Path: file, Content: data}},
-			subject: fmt.Sprintf("Revert %s to version %d", req.Name, req.Version), action: "revert"}, nil
+			subject: fmt.Sprintf("Revert %s to version %d", req.Name, req.Version), action: "revert"}, res, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out.result(res), nil
 }
 
 // current returns the file of the named prompt at base and its bytes: the
@@ -426,6 +384,17 @@ func includeCycle(base *registry.Snapshot, name string, refs []string) string {
 		}
 	}
 	return ""
+}
+
+// refuseIncluded fails with ECONFLICT while other prompts of base include
+// name: deleting or renaming it would break them.
+func refuseIncluded(base *registry.Snapshot, name string) error {
+	by := dependents(base, name)
+	if len(by) == 0 {
+		return nil
+	}
+	return &registry.Error{Code: registry.ECONFLICT, Details: map[string]any{"included_by": by},
+		Message: fmt.Sprintf("prompt %q is included by %s: change those first", name, strings.Join(by, ", "))}
 }
 
 // dependents returns the prompts of base that include name, sorted.
