@@ -30,10 +30,13 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	if m.Repo != "/from/env" || m.AdminKey != "k" || m.Poll.String() != "3s" {
 		t.Errorf("env not applied: %+v", m)
 	}
+	if c := committer(m.GitAuthor); c.Name != "promptreg" || c.Email != "promptreg@localhost" {
+		t.Errorf("default committer = %+v", c)
+	}
 	if m.Addr != "127.0.0.1:2" {
 		t.Errorf("addr = %q: a flag given on the command line must win over the environment", m.Addr)
 	}
-	for _, args := range [][]string{{}, {"--repo", "x", "--poll", "-1s"}, {"--repo", "x", "--log-level", "loud"}, {"--repo", "x", "extra"}, {"--repo", "x", "--snapshot-cache-mb", "0"}, {"--repo", "x", "--fetch-unknown-refs=maybe"}} {
+	for _, args := range [][]string{{}, {"--repo", "x", "--poll", "-1s"}, {"--repo", "x", "--log-level", "loud"}, {"--repo", "x", "extra"}, {"--repo", "x", "--snapshot-cache-mb", "0"}, {"--repo", "x", "--fetch-unknown-refs=maybe"}, {"--repo", "x", "--git-author", "no email"}, {"--repo", "x", "--git-author", "<a@b>"}} {
 		if err := (&Serve{Stderr: io.Discard}).ParseFlags(args, getenvFrom(nil)); err == nil {
 			t.Errorf("ParseFlags(%q) succeeded, want a usage error", args)
 		}
