@@ -53,8 +53,9 @@ type Options struct {
 	// Renderer renders prompts for POST /v1/prompts/{name}/render; nil
 	// disables the route.
 	Renderer registry.Renderer
-	// AdminKey authorises the admin routes (and the webhook when no
-	// WebhookSecret is set). Empty: admin routes answer 401.
+	// AdminKey authorises the routes whose scope needs a credential
+	// (writes, promotions, admin; see routes.go) and the webhook when no
+	// WebhookSecret is set. Empty: those routes answer 401.
 	AdminKey string
 	// WebhookSecret verifies push webhooks (GitHub and Gitea HMAC, GitLab
 	// token).
