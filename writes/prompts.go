@@ -17,13 +17,15 @@ type Result struct {
 	// Version is the number the history gave the content written (the
 	// existing one when nothing changed); absent if the write was pushed
 	// but could not be served yet.
-	Version  int    `json:"version,omitempty"`
+	Version int `json:"version,omitempty"`
+	// Checksum is the sha256 of the content written ("" for a delete).
 	Checksum string `json:"checksum,omitempty"`
 	// Commit is the commit pushed, or when nothing changed the head the
 	// write found.
 	Commit  string `json:"commit"`
 	Changed bool   `json:"changed"`
-	// Active says whether the default selection serves this version.
+	// Active says whether requests without a selection get this version
+	// (false under a default_environment that does not serve it yet).
 	Active bool   `json:"active"`
 	Mode   string `json:"mode,omitempty"`
 	Path   string `json:"path,omitempty"`
@@ -105,7 +107,15 @@ func (w *Writer) writePrompt(ctx context.Context, name, ifMatch, message string,
 			return nil, err
 		}
 		ch, r, err := fn(ctx, base, file, old)
-		r.Previous = checksumOf(old)
+		r.Previous, r.Checksum = checksumOf(old), checksumOf(old)
+		if ch != nil {
+			r.Checksum = ""
+			for _, f := range ch.files {
+				if f.Path == r.Path {
+					r.Checksum = checksumOf(f.Content)
+				}
+			}
+		}
 		res = r
 		return ch, err
 	})
@@ -115,19 +125,23 @@ func (w *Writer) writePrompt(ctx context.Context, name, ifMatch, message string,
 	return out.result(res), nil
 }
 
-// result fills r from the outcome: the commit, and the version the served
-// head has for r.Name.
+// result fills r from the outcome: the commit, and, if the served head has
+// the content written (it has unless publishing failed), its version and
+// mode; Active if requests without a selection get it.
 func (o *outcome) result(r Result) *Result {
 	r.Changed = o.commit != nil
-	head := o.served.Head
-	r.Commit = head.Commit.SHA
+	r.Commit = o.served.Head.Commit.SHA
 	if o.commit != nil {
 		r.Commit = o.commit.SHA
 	}
-	if e, ok := head.Get(r.Name); ok && (o.commit == nil || head.Commit.SHA == o.commit.SHA || e.Prompt.File == r.Path) {
-		r.Version, r.Checksum, r.Mode, r.Path = e.Prompt.Version, e.Prompt.Checksum, e.Prompt.Mode, e.Prompt.File
-		r.Active = e.Stale == ""
+	if r.Checksum == "" {
+		return &r
 	}
+	if e, ok := o.served.Head.Get(r.Name); ok && e.Prompt.Checksum == r.Checksum {
+		r.Version, r.Mode, r.Path = e.Prompt.Version, e.Prompt.Mode, e.Prompt.File
+	}
+	d, ok := o.served.Default.Get(r.Name)
+	r.Active = ok && d.Prompt.Checksum == r.Checksum && d.Stale == ""
 	return &r
 }
 
@@ -143,18 +157,13 @@ type DeleteRequest struct {
 // readable by ?version= and ?checksum=. Errors: ENOTFOUND, EPRECONDITION,
 // ECONFLICT (other prompts include it), and those of the push.
 func (w *Writer) Delete(ctx context.Context, req DeleteRequest) (*Result, error) {
-	r, err := w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
 		res := Result{Name: req.Name, Path: file}
 		if err := refuseIncluded(base, req.Name); err != nil {
 			return nil, res, err
 		}
 		return &change{files: []registry.FileChange{{Path: file}}, subject: "Delete " + req.Name, action: "delete"}, res, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	r.Version, r.Checksum, r.Active, r.Mode = 0, "", false, ""
-	return r, nil
 }
 
 // RenameRequest moves a prompt to a new name.
