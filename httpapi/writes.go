@@ -134,52 +134,43 @@ type actionBody struct {
 
 // deletePrompt serves DELETE /v1/prompts/{name}.
 func (s *Server) deletePrompt(c echo.Context, name string) error {
-	a := s.auditFor(c, "delete", name)
-	var b actionBody
-	if err := decodeStrictFields(c, &b, "message", "created_by"); err != nil {
-		return a.done(nil, err)
-	}
-	req := writes.DeleteRequest{Name: name, IfMatch: ifMatch(c), Message: b.Message, Actor: s.actor(c, b.CreatedBy)}
-	a.entry.Actor = req.Actor.Name
-	res, err := s.writer.Delete(c.Request().Context(), req)
-	if err != nil {
-		return a.done(nil, err)
-	}
-	return a.done(res, c.JSON(http.StatusOK, res))
+	return s.promptAction(c, "delete", name, nil, func(b actionBody, a writes.Actor) (*writes.Result, error) {
+		return s.writer.Delete(c.Request().Context(), writes.DeleteRequest{Name: name, IfMatch: ifMatch(c), Message: b.Message, Actor: a})
+	})
 }
 
 // renamePrompt serves POST /v1/prompts/{name}/rename with {"new_name"}.
 func (s *Server) renamePrompt(c echo.Context, name string) error {
-	a := s.auditFor(c, "rename", name)
-	var b actionBody
-	if err := decodeStrictFields(c, &b, "message", "created_by", "new_name"); err != nil {
-		return a.done(nil, err)
-	}
-	if b.NewName == "" {
-		return a.done(nil, registry.Errorf(registry.EINVALID, "new_name is required"))
-	}
-	req := writes.RenameRequest{Name: name, NewName: b.NewName, IfMatch: ifMatch(c), Message: b.Message, Actor: s.actor(c, b.CreatedBy)}
-	a.entry.Actor = req.Actor.Name
-	res, err := s.writer.Rename(c.Request().Context(), req)
-	if err != nil {
-		return a.done(nil, err)
-	}
-	return a.done(res, c.JSON(http.StatusOK, res))
+	return s.promptAction(c, "rename", name, []string{"new_name"}, func(b actionBody, a writes.Actor) (*writes.Result, error) {
+		if b.NewName == "" {
+			return nil, registry.Errorf(registry.EINVALID, "new_name is required")
+		}
+		return s.writer.Rename(c.Request().Context(), writes.RenameRequest{Name: name, NewName: b.NewName, IfMatch: ifMatch(c), Message: b.Message, Actor: a})
+	})
 }
 
 // revertPrompt serves POST /v1/prompts/{name}/revert with {"version": N}.
 func (s *Server) revertPrompt(c echo.Context, name string) error {
-	a := s.auditFor(c, "revert", name)
+	return s.promptAction(c, "revert", name, []string{"version"}, func(b actionBody, a writes.Actor) (*writes.Result, error) {
+		if b.Version < 1 {
+			return nil, registry.Errorf(registry.EINVALID, "version is required: a positive integer")
+		}
+		return s.writer.Revert(c.Request().Context(), writes.RevertRequest{Name: name, Version: b.Version, IfMatch: ifMatch(c), Message: b.Message, Actor: a})
+	})
+}
+
+// promptAction serves a write of one prompt whose body is an actionBody
+// carrying message, created_by and the fields named: it decodes the body,
+// makes the write with do and audits it.
+func (s *Server) promptAction(c echo.Context, action, name string, fields []string, do func(actionBody, writes.Actor) (*writes.Result, error)) error {
+	a := s.auditFor(c, action, name)
 	var b actionBody
-	if err := decodeStrictFields(c, &b, "message", "created_by", "version"); err != nil {
+	if err := decodeStrictFields(c, &b, append([]string{"message", "created_by"}, fields...)...); err != nil {
 		return a.done(nil, err)
 	}
-	if b.Version < 1 {
-		return a.done(nil, registry.Errorf(registry.EINVALID, "version is required: a positive integer"))
-	}
-	req := writes.RevertRequest{Name: name, Version: b.Version, IfMatch: ifMatch(c), Message: b.Message, Actor: s.actor(c, b.CreatedBy)}
-	a.entry.Actor = req.Actor.Name
-	res, err := s.writer.Revert(c.Request().Context(), req)
+	actor := s.actor(c, b.CreatedBy)
+	a.entry.Actor = actor.Name
+	res, err := do(b, actor)
 	if err != nil {
 		return a.done(nil, err)
 	}
@@ -195,24 +186,16 @@ func (s *Server) setTags(c echo.Context, name string) error { return s.writeTags
 func (s *Server) removeTags(c echo.Context, name string) error { return s.writeTags(c, name, true) }
 
 func (s *Server) writeTags(c echo.Context, name string, remove bool) error {
-	a := s.auditFor(c, "tags", name)
-	var b actionBody
-	if err := decodeStrictFields(c, &b, "message", "created_by", "tags"); err != nil {
-		return a.done(nil, err)
-	}
-	if b.Tags == nil && !remove {
-		return a.done(nil, registry.Errorf(registry.EINVALID, "tags is required: a list of strings"))
-	}
-	req := writes.TagsRequest{Name: name, Remove: remove, IfMatch: ifMatch(c), Message: b.Message, Actor: s.actor(c, b.CreatedBy)}
-	if b.Tags != nil {
-		req.Tags = *b.Tags
-	}
-	a.entry.Actor = req.Actor.Name
-	res, err := s.writer.Tags(c.Request().Context(), req)
-	if err != nil {
-		return a.done(nil, err)
-	}
-	return a.done(res, c.JSON(http.StatusOK, res))
+	return s.promptAction(c, "tags", name, []string{"tags"}, func(b actionBody, a writes.Actor) (*writes.Result, error) {
+		if b.Tags == nil && !remove {
+			return nil, registry.Errorf(registry.EINVALID, "tags is required: a list of strings")
+		}
+		req := writes.TagsRequest{Name: name, Remove: remove, IfMatch: ifMatch(c), Message: b.Message, Actor: a}
+		if b.Tags != nil {
+			req.Tags = *b.Tags
+		}
+		return s.writer.Tags(c.Request().Context(), req)
+	})
 }
 
 // registerBody is the body of POST /v1/prompts/register-code.
