@@ -149,6 +149,33 @@ const (
 // write; its value names the write (save, revert, register…).
 const WriteTrailer = "Promptreg-Write"
 
+// RenameTrailer is the commit trailer that carries a prompt's version
+// history over to its new name: "Promptreg-Renamed: old/name -> new/name".
+// The API's rename writes it; a `git mv` pushed by hand may carry it too.
+const RenameTrailer = "Promptreg-Renamed"
+
+// Renames returns the renames a commit message's RenameTrailer lines name,
+// new name → old name. Lines that do not hold two valid names are ignored.
+func Renames(message string) map[string]string {
+	var out map[string]string
+	for _, line := range strings.Split(message, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(k) != RenameTrailer {
+			continue
+		}
+		from, to, ok := strings.Cut(v, "->")
+		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+		if !ok || from == to || ValidateName(from) != nil || ValidateName(to) != nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[to] = from
+	}
+	return out
+}
+
 // ModeOf derives a prompt version's mode from the repository alone, so
 // every replica agrees: tracking when its file lies under the configured
 // tracking folder, full when the commit that introduced it was made by an
