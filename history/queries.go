@@ -71,7 +71,8 @@ func (q *Queries) Versions(ctx context.Context, name string) ([]registry.Version
 	def, _ := st.Default.Get(name)
 	out := make([]registry.VersionEntry, len(vs))
 	for i, v := range vs {
-		e := registry.VersionEntry{Version: v, Environments: []string{}, CurrentAt: []registry.CommitRange{}, EnvironmentHistory: stays[v.Version]}
+		e := registry.VersionEntry{Version: v, Environments: []string{}, Pinned: pinnedIn(st.Pins, name, v.Checksum),
+			CurrentAt: []registry.CommitRange{}, EnvironmentHistory: stays[v.Version]}
 		if e.EnvironmentHistory == nil {
 			e.EnvironmentHistory = []registry.EnvironmentStay{}
 		}
@@ -87,6 +88,21 @@ func (q *Queries) Versions(ctx context.Context, name string) ([]registry.Version
 		out[len(vs)-1-i] = e
 	}
 	return out, nil
+}
+
+// pinnedIn names the selections whose pin of name is checksum: "default"
+// first, then environments in order.
+func pinnedIn(p registry.Pins, name, checksum string) []string {
+	out := []string{}
+	if c, ok := p.Get("", name); ok && c == checksum {
+		out = append(out, "default")
+	}
+	for _, env := range slices.Sorted(maps.Keys(p.Environments)) {
+		if c, ok := p.Get(env, name); ok && c == checksum {
+			out = append(out, env)
+		}
+	}
+	return out
 }
 
 // stays derives, from the promotion ledger, when each version of a prompt

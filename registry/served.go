@@ -23,6 +23,11 @@ type Served struct {
 	DefaultRef string
 	// DefaultEnv is the configured default environment, if any.
 	DefaultEnv string
+	// Pins are the pins in force, read from the head's pins file.
+	Pins Pins
+	// PinsProblem says why the head's pins file is not used (the pins
+	// read before it stay in force); nil when it is.
+	PinsProblem *Problem
 }
 
 // Environments returns the environments the head's promptreg.yaml

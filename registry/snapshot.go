@@ -46,6 +46,13 @@ type Snapshot struct {
 	// Unnumbered counts the entries whose content the history has not
 	// numbered (Prompt.Version 0).
 	Unnumbered int
+	// Unpinned is, for a selection with pins applied (Default, an
+	// environment), the snapshot of its commit without them; nil for a
+	// snapshot that is its commit's content. A ?ref= never gets a pinned
+	// snapshot.
+	Unpinned *Snapshot
+	// Pinned lists the pins applied, sorted by name.
+	Pinned []PinStatus
 
 	entries map[string]*Entry
 	names   []string          // sorted

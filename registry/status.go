@@ -12,6 +12,9 @@ type Status struct {
 	// Default names what requests without a selection serve.
 	Default      string      `json:"default,omitempty"`
 	Environments []EnvStatus `json:"environments"`
+	// Pins are the pins in force (promptreg.pins.yaml at the head);
+	// omitted when there are none.
+	Pins *PinsStatus `json:"pins,omitempty"`
 
 	LastFetchAttempt    *time.Time `json:"last_fetch_attempt,omitempty"`
 	LastAttemptAge      *float64   `json:"last_fetch_attempt_age_seconds,omitempty"`

@@ -7,6 +7,9 @@ type VersionEntry struct {
 	Current bool `json:"current"`
 	// Environments are the configured environments serving it now.
 	Environments []string `json:"environments"`
+	// Pinned names the selections whose pin (promptreg.pins.yaml) names
+	// this version: "default" and environments.
+	Pinned []string `json:"pinned"`
 	// CurrentAt lists the ranges of the tracked branch's commits at which
 	// the version was current: from the commit that made it current up
 	// to the one that replaced it ("" while it is current at the head).

@@ -80,6 +80,9 @@ type Keeper struct {
 	ledger      *history.Ledger // nil without a history
 	store       registry.HistoryStore
 	timesLoaded bool
+	// pinned keeps the entries of the pinned versions the last sync
+	// served, by name and checksum, so the next does not rebuild them.
+	pinned map[string]*registry.Entry
 
 	status  *syncStatus
 	demand  *demand
@@ -358,7 +361,11 @@ func (k *Keeper) buildServed(ctx context.Context, prev *registry.Served) (*regis
 			continue
 		}
 		st.EnvRefs[env] = full
-		s, err := k.snapshotLine(ctx, sha, full, prev.Envs[env], renumbered)
+		var prevEnv *registry.Snapshot
+		if old, ok := prev.Envs[env]; ok {
+			prevEnv = unpinned(old)
+		}
+		s, err := k.snapshotLine(ctx, sha, full, prevEnv, renumbered)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -387,6 +394,13 @@ func (k *Keeper) buildServed(ctx context.Context, prev *registry.Served) (*regis
 			st.EnvErrs[de] += "; requests without a selection keep getting its last commit"
 		}
 		st.DefaultEnv = de
+	}
+	st.Pins, st.PinsProblem, err = k.readPins(ctx, st.Head.Commit.SHA, prev)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.applyPins(ctx, st, prev); err != nil {
+		return nil, err
 	}
 	return st, indexErr
 }
@@ -499,7 +513,7 @@ func (k *Keeper) snapshotOf(ctx context.Context, st *registry.Served, sha, ref s
 	}
 	for _, s := range st.Envs {
 		if s.Commit.SHA == sha {
-			return s, nil
+			return unpinned(s), nil
 		}
 	}
 	return k.demand.get(ctx, sha, ref)
@@ -535,6 +549,7 @@ func (k *Keeper) Status() registry.Status {
 	}
 	out.Ready = true
 	out.Head = refStatus(st.Head)
+	out.Pins = pinsStatus(st)
 	out.Default = st.DefaultRef
 	for _, n := range slices.Sorted(maps.Keys(st.Environments())) {
 		es := registry.EnvStatus{Name: n, Error: st.EnvErrs[n]}
