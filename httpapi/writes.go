@@ -89,15 +89,13 @@ func (s *Server) savePrompt(c echo.Context, name string) error {
 	if err := decodeStrict(c, &b, maxWriteBody); err != nil {
 		return a.done(nil, err)
 	}
-	req := writes.SaveRequest{Name: name, Message: b.Message, IfMatch: ifMatch(c)}
+	req := writes.SaveRequest{Name: name, Message: b.Message, IfMatch: ifMatch(c), Active: b.SetActive}
 	var err error
 	switch {
 	case b.Name != "" && b.Name != name:
 		err = registry.Errorf(registry.EINVALID, "name %q in the body is not the prompt %q of the path", b.Name, name)
 	case b.Mode != "" && b.Mode != registry.ModeFull:
 		err = registry.Errorf(registry.EINVALID, "mode must be full: PUT saves a prompt authors manage (register-code saves tracked ones)")
-	case b.SetActive != nil && !*b.SetActive:
-		err = registry.Errorf(registry.EINVALID, "set_active: false (a draft) is not supported yet; save with set_active true")
 	case b.Content != nil && (b.TemplateSource != nil || b.Description != nil || b.Tags != nil || b.Metadata != nil ||
 		b.Model != nil || b.ModelName != nil || b.Params != nil || b.InputSchema != nil || b.OutputSchema != nil || b.OwnerTeam != nil):
 		err = registry.Errorf(registry.EINVALID, "send either content (the whole file) or the fields (template_source, description…), not both")
@@ -130,6 +128,7 @@ type actionBody struct {
 	NewName   string    `json:"new_name"`
 	Version   int       `json:"version"`
 	Tags      *[]string `json:"tags"`
+	SetActive *bool     `json:"set_active"`
 }
 
 // deletePrompt serves DELETE /v1/prompts/{name}.
@@ -149,13 +148,15 @@ func (s *Server) renamePrompt(c echo.Context, name string) error {
 	})
 }
 
-// revertPrompt serves POST /v1/prompts/{name}/revert with {"version": N}.
+// revertPrompt serves POST /v1/prompts/{name}/revert with {"version": N}
+// (and set_active, as a save takes it).
 func (s *Server) revertPrompt(c echo.Context, name string) error {
-	return s.promptAction(c, "revert", name, []string{"version"}, func(b actionBody, a writes.Actor) (*writes.Result, error) {
+	return s.promptAction(c, "revert", name, []string{"version", "set_active"}, func(b actionBody, a writes.Actor) (*writes.Result, error) {
 		if b.Version < 1 {
 			return nil, registry.Errorf(registry.EINVALID, "version is required: a positive integer")
 		}
-		return s.writer.Revert(c.Request().Context(), writes.RevertRequest{Name: name, Version: b.Version, IfMatch: ifMatch(c), Message: b.Message, Actor: a})
+		return s.writer.Revert(c.Request().Context(), writes.RevertRequest{Name: name, Version: b.Version, IfMatch: ifMatch(c),
+			Active: b.SetActive, Message: b.Message, Actor: a})
 	})
 }
 

@@ -270,7 +270,6 @@ func TestBadWritesChangeNothing(t *testing.T) {
 		{"reserved name", http.MethodPut, "/v1/prompts/x/versions", `{"template_source":"x"}`, nil, 405, "method_not_allowed"},
 		{"too large file", http.MethodPut, "/v1/prompts/n", map[string]string{"content": big}, nil, 413, "too_large"},
 		{"too large body", http.MethodPut, "/v1/prompts/n", `{"content":"` + strings.Repeat("\\u0041", 1<<19) + `"}`, nil, 413, "too_large"},
-		{"draft", http.MethodPut, "/v1/prompts/n", `{"template_source":"x","set_active":false}`, nil, 400, "invalid"},
 		{"If-Match on a new prompt", http.MethodPut, "/v1/prompts/n", `{"template_source":"x"}`, []string{"If-Match", `"abc"`}, 412, "precondition_failed"},
 		{"weak If-Match", http.MethodPut, "/v1/prompts/a", `{"template_source":"x"}`, []string{"If-Match", `W/"abc"`}, 412, "precondition_failed"},
 		{"delete missing", http.MethodDelete, "/v1/prompts/nope", nil, nil, 404, "not_found"},

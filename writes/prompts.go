@@ -22,8 +22,10 @@ type Result struct {
 	Checksum string `json:"checksum,omitempty"`
 	// Commit is the commit pushed, or when nothing changed the head the
 	// write found.
-	Commit  string `json:"commit"`
-	Changed bool   `json:"changed"`
+	Commit string `json:"commit"`
+	// Changed says whether the prompt's content changed. A write that only
+	// moves a pin (activating a draft) commits with Changed false.
+	Changed bool `json:"changed"`
 	// Active says whether requests without a selection get this version
 	// (false under a default_environment that does not serve it yet).
 	Active bool   `json:"active"`
@@ -43,6 +45,10 @@ type SaveRequest struct {
 	// IfMatch is the checksum the caller last saw ("" for none): the write
 	// fails with EPRECONDITION if the prompt's current version differs.
 	IfMatch string
+	// Active false saves a draft: committed and numbered, but the
+	// selections that follow the branch keep serving what they serve
+	// (pins). nil or true makes the content current there.
+	Active  *bool
 	Message string
 	Actor   Actor
 }
@@ -56,7 +62,7 @@ func (w *Writer) Save(ctx context.Context, req SaveRequest) (*Result, error) {
 	if req.Content == nil && req.Fields.empty() {
 		return nil, registry.Errorf(registry.EINVALID, "nothing to save: send content (the whole file) or template_source and the fields to set")
 	}
-	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, false, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, false, activeRule(req.Active), func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
 		if file == "" {
 			file = newPath(base.Config, req.Name)
 		}
@@ -89,13 +95,15 @@ type promptWrite func(ctx context.Context, base *registry.Snapshot, file string,
 
 // writePrompt runs a write of the named prompt: it finds the prompt's file
 // on the head, checks If-Match (and that the prompt exists, if mustExist),
-// then lets fn plan the change.
-func (w *Writer) writePrompt(ctx context.Context, name, ifMatch, message string, actor Actor, mustExist bool, fn promptWrite) (*Result, error) {
+// lets fn plan the change, and adds the change of the pins file that rule
+// asks for.
+func (w *Writer) writePrompt(ctx context.Context, name, ifMatch, message string, actor Actor, mustExist bool, rule pinRule, fn promptWrite) (*Result, error) {
 	if err := registry.ValidateName(name); err != nil {
 		return nil, err
 	}
 	var res Result
-	out, err := w.run(ctx, actor, message, func(ctx context.Context, base *registry.Snapshot) (*change, error) {
+	out, err := w.run(ctx, actor, message, func(ctx context.Context, st *registry.Served) (*change, error) {
+		base := st.Head
 		file, old, err := w.current(ctx, base, name)
 		if err != nil {
 			return nil, err
@@ -107,9 +115,12 @@ func (w *Writer) writePrompt(ctx context.Context, name, ifMatch, message string,
 			return nil, err
 		}
 		ch, r, err := fn(ctx, base, file, old)
+		if err != nil {
+			return nil, err
+		}
 		r.Previous, r.Checksum = checksumOf(old), checksumOf(old)
 		if ch != nil {
-			r.Checksum = ""
+			r.Changed, r.Checksum = true, ""
 			for _, f := range ch.files {
 				if f.Path == r.Path {
 					r.Checksum = checksumOf(f.Content)
@@ -117,7 +128,7 @@ func (w *Writer) writePrompt(ctx context.Context, name, ifMatch, message string,
 			}
 		}
 		res = r
-		return ch, err
+		return w.withPins(ctx, st, ch, rule, name, r)
 	})
 	if err != nil {
 		return nil, err
@@ -129,7 +140,6 @@ func (w *Writer) writePrompt(ctx context.Context, name, ifMatch, message string,
 // the content written (it has unless publishing failed), its version and
 // mode; Active if requests without a selection get it.
 func (o *outcome) result(r Result) *Result {
-	r.Changed = o.commit != nil
 	r.Commit = o.served.Head.Commit.SHA
 	if o.commit != nil {
 		r.Commit = o.commit.SHA
@@ -157,7 +167,7 @@ type DeleteRequest struct {
 // readable by ?version= and ?checksum=. Errors: ENOTFOUND, EPRECONDITION,
 // ECONFLICT (other prompts include it), and those of the push.
 func (w *Writer) Delete(ctx context.Context, req DeleteRequest) (*Result, error) {
-	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, pinsActivate, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
 		res := Result{Name: req.Name, Path: file}
 		if err := refuseIncluded(base, req.Name); err != nil {
 			return nil, res, err
@@ -186,7 +196,7 @@ func (w *Writer) Rename(ctx context.Context, req RenameRequest) (*Result, error)
 	if req.NewName == req.Name {
 		return nil, registry.Errorf(registry.EINVALID, "new_name is the prompt's name")
 	}
-	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, pinsRename, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
 		res := Result{Name: req.NewName}
 		if taken, _, err := w.current(ctx, base, req.NewName); err != nil {
 			return nil, res, err
@@ -195,6 +205,9 @@ func (w *Writer) Rename(ctx context.Context, req RenameRequest) (*Result, error)
 		}
 		if err := refuseIncluded(base, req.Name); err != nil {
 			return nil, res, err
+		}
+		if vs, err := w.versions.Versions(ctx, req.NewName); err == nil && len(vs) > 0 {
+			return nil, res, registry.Errorf(registry.ECONFLICT, "prompt %q existed before (%d versions, since deleted): its history would not follow a rename onto it; choose another name", req.NewName, len(vs))
 		}
 		data := old
 		if hasKey(old, "name") {
@@ -208,7 +221,8 @@ func (w *Writer) Rename(ctx context.Context, req RenameRequest) (*Result, error)
 			return nil, res, err
 		}
 		return &change{files: []registry.FileChange{{Path: file}, {Path: res.Path, Content: data}},
-			subject: fmt.Sprintf("Rename %s to %s", req.Name, req.NewName), action: "rename"}, res, nil
+			subject: fmt.Sprintf("Rename %s to %s", req.Name, req.NewName), action: "rename",
+			trailers: []string{fmt.Sprintf("%s: %s -> %s", registry.RenameTrailer, req.Name, req.NewName)}}, res, nil
 	})
 }
 
@@ -232,7 +246,7 @@ func (w *Writer) Tags(ctx context.Context, req TagsRequest) (*Result, error) {
 			return nil, registry.Errorf(registry.EINVALID, "tags must be non-empty single-line strings")
 		}
 	}
-	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, true, pinsKeep, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
 		res := Result{Name: req.Name, Path: file}
 		e, ok := base.Get(req.Name)
 		if !ok {
@@ -271,6 +285,9 @@ type RevertRequest struct {
 	Name    string
 	Version int
 	IfMatch string
+	// Active is as in SaveRequest: reverting a draft's version with
+	// Active nil or true makes it current.
+	Active  *bool
 	Message string
 	Actor   Actor
 }
@@ -291,7 +308,7 @@ func (w *Writer) Revert(ctx context.Context, req RevertRequest) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, false, func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
+	return w.writePrompt(ctx, req.Name, req.IfMatch, req.Message, req.Actor, false, activeRule(req.Active), func(ctx context.Context, base *registry.Snapshot, file string, old []byte) (*change, Result, error) {
 		if file == "" {
 			file = v.Path
 		}

@@ -86,7 +86,8 @@ func (w *Writer) Register(ctx context.Context, req RegisterRequest) (*RegisterRe
 
 	var details []Registered
 	var previous map[string]int
-	p := func(ctx context.Context, base *registry.Snapshot) (*change, error) {
+	p := func(ctx context.Context, st *registry.Served) (*change, error) {
+		base := st.Head
 		details, previous = nil, map[string]int{}
 		var files []registry.FileChange
 		var problems []registry.Problem

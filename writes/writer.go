@@ -123,12 +123,15 @@ type change struct {
 	files   []registry.FileChange
 	subject string // the commit message's first line
 	action  string // the Promptreg-Write trailer's value
+	// trailers are more "Key: value" lines for the message.
+	trailers []string
 }
 
-// plan computes the change a write makes on top of base, the tracked
-// branch's served head. It runs again, on the new head, when a push is
-// retried, so it must check its preconditions (If-Match) every time.
-type plan func(ctx context.Context, base *registry.Snapshot) (*change, error)
+// plan computes the change a write makes on top of st.Head, the tracked
+// branch's served head (st is what is served with it). It runs again, on
+// the new head, when a push is retried, so it must check its preconditions
+// (If-Match) every time.
+type plan func(ctx context.Context, st *registry.Served) (*change, error)
 
 // outcome is the end of a write: the commit it pushed (nil when it changed
 // nothing) and the state served once it was published.
@@ -154,7 +157,7 @@ func (w *Writer) run(ctx context.Context, actor Actor, message string, p plan) (
 			return nil, err
 		}
 		base := st.Head
-		ch, err := p(ctx, base)
+		ch, err := p(ctx, st)
 		if err != nil {
 			return nil, err
 		}
@@ -261,6 +264,9 @@ func commitMessage(message string, ch *change, actor Actor) string {
 	b.WriteString(m)
 	b.WriteString("\n\n")
 	b.WriteString(registry.WriteTrailer + ": " + ch.action + "\n")
+	for _, t := range ch.trailers {
+		b.WriteString(t + "\n")
+	}
 	if actor.KeyID != "" {
 		b.WriteString("Promptreg-Key: " + oneLine(actor.KeyID) + "\n")
 	}
