@@ -49,7 +49,7 @@ func (l *Ledger) Record(ctx context.Context, served *registry.Served, cause regi
 		if ref == "" {
 			ref = served.Environments()[env]
 		}
-		m := registry.RefMove{Environment: env, Ref: ref, From: from, To: to, ObservedAt: l.now().UTC(), Via: cause.Via, Delivery: cause.Delivery}
+		m := registry.RefMove{Environment: env, Ref: ref, From: from, To: to, ObservedAt: l.now().UTC(), Via: cause.Via, Delivery: cause.Delivery, By: cause.By}
 		if to != "" {
 			tagger, err := l.git.Tagger(ctx, ref)
 			if err != nil {

@@ -111,6 +111,9 @@ type RefMove struct {
 	Via         string     `json:"via"`                // poll, webhook, api, start
 	Delivery    string     `json:"delivery,omitempty"` // the webhook delivery id
 	Tagger      *Signature `json:"tagger,omitempty"`
+	// By names who moved the ref through the API; "" for a move observed
+	// in the repository.
+	By string `json:"by,omitempty"`
 }
 
 // RefMoveQuery selects recorded moves, newest first.

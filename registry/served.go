@@ -39,4 +39,7 @@ func (s *Served) Environments() map[string]string { return s.Head.Config.Environ
 type Cause struct {
 	Via      string // start, poll, webhook, api
 	Delivery string // the webhook delivery id, if any
+	// By names who moved an environment through the API, for the moves
+	// this sync observes.
+	By string
 }

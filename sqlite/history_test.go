@@ -486,7 +486,8 @@ func indexTwoBranches(t *testing.T, s *Store) {
 // migration 3 sets: Open applies only the migrations above the newest one
 // applied, so every later migration is undone too.
 var toSchema2 = []string{
-	"DROP TABLE audit_log", // migration 4
+	"DROP TABLE audit_log",                       // migration 4
+	"ALTER TABLE ref_moves DROP COLUMN by_actor", // migration 5
 	"DELETE FROM schema_migrations WHERE version > 2",
 }
 

@@ -32,9 +32,9 @@ func (s *Store) RecordRefMove(ctx context.Context, m registry.RefMove) (int64, e
 	var id int64
 	err := s.write(ctx, "record move of "+m.Environment, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO ref_moves
-    (environment, ref, from_sha, to_sha, observed_at, via, delivery, tagger_name, tagger_email, tagger_time)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.Environment, m.Ref, m.From, m.To, timeValue(m.ObservedAt), m.Via, m.Delivery, name, email, when)
+    (environment, ref, from_sha, to_sha, observed_at, via, delivery, tagger_name, tagger_email, tagger_time, by_actor)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.Environment, m.Ref, m.From, m.To, timeValue(m.ObservedAt), m.Via, m.Delivery, name, email, when, m.By)
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (s *Store) RefMoves(ctx context.Context, q registry.RefMoveQuery) ([]regist
 		args = append(args, q.Before)
 	}
 	query := `SELECT id, environment, ref, from_sha, to_sha, observed_at, via, delivery,
-    tagger_name, tagger_email, tagger_time
+    tagger_name, tagger_email, tagger_time, by_actor
 FROM ref_moves`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -92,7 +92,7 @@ FROM ref_moves`
 			var observed string
 			var name, email, when sql.NullString
 			if err := rows.Scan(&m.ID, &m.Environment, &m.Ref, &m.From, &m.To, &observed, &m.Via, &m.Delivery,
-				&name, &email, &when); err != nil {
+				&name, &email, &when, &m.By); err != nil {
 				rows.Close()
 				return err
 			}

@@ -47,6 +47,7 @@ func TestRecordRefMove(t *testing.T) {
 			Via:         "webhook",
 			Delivery:    "72d3162e-cc78-11e3-81ab-4c9367dc0958",
 			Tagger:      &registry.Signature{Name: "Release Bot", Email: "bot@example.com", Time: time.Date(2025, 5, 1, 8, 29, 0, 0, zone)},
+			By:          "release-key",
 		}
 		ids := record(t, s, m)
 		got, err := s.RefMoves(ctx, registry.RefMoveQuery{})
