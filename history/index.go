@@ -21,8 +21,10 @@ const flushEvery = 5000
 
 // Index is the version history of the tracked branch: which distinct
 // contents each prompt had, numbered by first appearance, and over which
-// commits each was current. It lives in memory for lookups and is persisted
-// in a HistoryStore batch by batch.
+// commits each was current. A prompt renamed by a commit carrying the
+// registry.RenameTrailer starts its new name with the old name's versions.
+// It lives in memory for lookups and is persisted in a HistoryStore batch
+// by batch.
 //
 // Update is called by one goroutine at a time (the sync); the lookups
 // (Lookup, List, Seq, SHA, Head, Stats, LastGood) are safe for concurrent
@@ -228,6 +230,7 @@ func (x *Index) Update(ctx context.Context, head string) (err error) {
 		x.mu.Lock()
 		x.commits = append(x.commits, sha)
 		x.seqOf[sha] = seq
+		x.inherit(st.commit, batch)
 		for _, name := range touched {
 			x.advance(name, seq, st.commit, batch, opened)
 		}
@@ -325,6 +328,48 @@ func (x *Index) advance(name string, seq int, commit registry.Commit, batch *reg
 	x.open[name] = s
 	opened[name] = len(batch.Spans)
 	batch.Spans = append(batch.Spans, s)
+}
+
+// inherit gives each new name that commit's rename trailers name
+// (registry.Renames) the versions of its old name: the same numbers,
+// checksums, paths and first commits, so the new name's content numbers on
+// from them in advance. Only a rename the commit made counts (see renamed);
+// a name that already has versions keeps its own history and ignores the
+// trailer. The copies go into batch, so the store holds them like any other
+// version. Called with x.mu held, after apply and before advance.
+func (x *Index) inherit(commit registry.Commit, batch *registry.IndexBatch) {
+	renames := registry.Renames(commit.Message)
+	for _, to := range slices.Sorted(maps.Keys(renames)) {
+		from := renames[to]
+		if !x.renamed(from, to) {
+			continue
+		}
+		for _, v := range x.versions[from] {
+			v.Name = to
+			x.versions[to] = append(x.versions[to], v)
+			x.byContent[to+"\x00"+v.Checksum] = v.Version
+			batch.Versions = append(batch.Versions, v)
+		}
+	}
+}
+
+// renamed reports whether the commit just applied renamed prompt from to
+// to, as far as the history can tell: from had a current version at the
+// parent and no file names it now, to never had a version and exactly one
+// valid file names it now. A trailer that does not match its commit (a
+// copied message, a rename of a prompt deleted long ago, a new file that
+// does not parse) is ignored rather than guessed at. Called with x.mu held.
+func (x *Index) renamed(from, to string) bool {
+	if _, current := x.open[from]; !current || len(x.walk.paths[from]) > 0 {
+		return false
+	}
+	if len(x.versions[to]) > 0 || len(x.walk.paths[to]) != 1 {
+		return false
+	}
+	for path := range x.walk.paths[to] {
+		return x.walk.info[path].valid
+	}
+	return false
 }
 
 // apply updates the walk state with one commit's changes and returns the

@@ -41,9 +41,11 @@ func NewQueries(index *Index, store registry.HistoryStore, src registry.Source, 
 // errNoHistory answers version queries on a registry without an index.
 var errNoHistory = registry.Errorf(registry.EINVALID, "this server keeps no version history")
 
-// Versions returns the versions of the named prompt, newest first.
-// Errors: ENOTFOUND for a prompt that never had a version, EINVALID without
-// a history index.
+// Versions returns the versions of the named prompt, newest first. Their
+// ranges of commits and environment stays are the name's own: a version
+// inherited through a rename lists those from the rename on, the old name
+// keeps the earlier ones. Errors: ENOTFOUND for a prompt that never had a
+// version, EINVALID without a history index.
 func (q *Queries) Versions(ctx context.Context, name string) ([]registry.VersionEntry, error) {
 	if q.index == nil {
 		return nil, errNoHistory
@@ -151,7 +153,9 @@ func versionAt(spans []registry.Span, seq int) int {
 
 // ResolveVersion returns the entry of the named prompt at a version picked
 // by number (version > 0) or by checksum, even if the prompt was deleted
-// since. Errors: ENOTFOUND, EINVALID without a history index.
+// since. A version the prompt inherited from its old name (a rename) is the
+// entry served at the version's commit from its file, under the old name.
+// Errors: ENOTFOUND, EINVALID without a history index.
 func (q *Queries) ResolveVersion(ctx context.Context, name string, version int, checksum string) (*registry.Entry, *registry.Snapshot, error) {
 	if q.index == nil {
 		return nil, nil, errNoHistory
@@ -198,6 +202,11 @@ func (q *Queries) ResolveVersion(ctx context.Context, name string, version int, 
 			return nil, nil, err
 		}
 		if e, ok := s.Get(name); ok && e.Prompt.Checksum == v.Checksum {
+			return e, s, nil
+		}
+		// A version inherited through a rename is served at its commit
+		// under the name it had then: find it by its file.
+		if e, ok := s.ByPath(v.Path); ok && e.Prompt.Checksum == v.Checksum {
 			return e, s, nil
 		}
 		for i, p := range s.Problems {

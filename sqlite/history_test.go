@@ -217,6 +217,31 @@ func TestApplyIndex(t *testing.T) {
 		}
 	})
 
+	t.Run("accepts versions introduced by commits of an earlier batch", func(t *testing.T) {
+		// A rename copies the old name's versions, first commits included,
+		// to the new name.
+		s := open(t)
+		first, _ := history()
+		mustApply(t, s, "main", first)
+		renamed := func(v registry.Version) registry.Version { v.Name = "z"; return v }
+		mustApply(t, s, "main", &registry.IndexBatch{
+			Base:     3,
+			Commits:  commits("main", 4, 4),
+			Versions: []registry.Version{renamed(version("a", 1, "main", 1)), renamed(version("a", 2, "main", 2))},
+			Spans:    []registry.Span{{Name: "z", Version: 2, From: 4}},
+			Closed:   []registry.Span{{Name: "a", Version: 2, From: 2, To: 4}},
+		})
+		checkState(t, mustLoad(t, s, "main"), &registry.IndexState{
+			Commits: shas("main", 1, 4),
+			Versions: versionsUTC(
+				version("a", 1, "main", 1), version("a", 2, "main", 2),
+				version("b", 1, "main", 1),
+				renamed(version("a", 1, "main", 1)), renamed(version("a", 2, "main", 2)),
+			),
+			Open: []registry.Span{{Name: "b", Version: 1, From: 1}, {Name: "z", Version: 2, From: 4}},
+		})
+	})
+
 	t.Run("branches are independent", func(t *testing.T) {
 		s := open(t)
 		indexTwoBranches(t, s)
