@@ -130,3 +130,38 @@ func TestBrokenPinsFileRefusesWrites(t *testing.T) {
 		t.Error("the refused write committed")
 	}
 }
+
+// TestRenameKeepsHistory: an API rename writes the Promptreg-Renamed
+// trailer, so the new name has the old one's versions, same numbers; a
+// draft's pin follows the prompt.
+func TestRenameKeepsHistory(t *testing.T) {
+	e := newWriteEnv(t, map[string]string{"hello.prompt": "Hello {{ name }}"})
+	decodeWrite(t, e.write(http.MethodPut, "/v1/prompts/hello", map[string]any{"content": "Hi {{ name }}"}), http.StatusOK)
+	decodeWrite(t, e.write(http.MethodPut, "/v1/prompts/hello", map[string]any{"content": "Hey {{ name }}", "set_active": false}), http.StatusOK)
+	w := decodeWrite(t, e.write(http.MethodPost, "/v1/prompts/hello/rename", map[string]any{"new_name": "greet"}), http.StatusOK)
+	if w.Name != "greet" || w.Version != 3 {
+		t.Fatalf("rename = %+v, want greet at version 3 (the same bytes)", w)
+	}
+	if got := e.remote("log", "-1", "--format=%(trailers:key=Promptreg-Renamed,valueonly)"); strings.TrimSpace(got) != "hello -> greet" {
+		t.Errorf("rename trailer = %q", got)
+	}
+	if v := e.version("/v1/prompts/greet?version=1"); v != 1 {
+		t.Errorf("greet?version=1 = %d, want the original version 1", v)
+	}
+	if v := e.version("/v1/prompts/greet"); v != 2 {
+		t.Errorf("default serves greet version %d, want the pinned 2 (the pin moved with the rename)", v)
+	}
+	if v := e.version("/v1/prompts/hello"); v != 0 {
+		t.Errorf("the old name is still served (version %d)", v)
+	}
+	if v := e.version("/v1/prompts/hello?version=2"); v != 2 {
+		t.Errorf("the old name's versions are not readable: hello?version=2 = %d", v)
+	}
+	// A name that had versions of its own is refused: its history would
+	// not follow.
+	decodeWrite(t, e.write(http.MethodPut, "/v1/prompts/old", map[string]any{"content": "old"}), http.StatusCreated)
+	decodeWrite(t, e.write(http.MethodDelete, "/v1/prompts/old", nil), http.StatusOK)
+	if r := e.write(http.MethodPost, "/v1/prompts/greet/rename", map[string]any{"new_name": "old"}); r.status != http.StatusConflict {
+		t.Errorf("rename onto a name with a history: %d %s, want 409", r.status, r.body)
+	}
+}
