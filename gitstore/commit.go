@@ -57,7 +57,7 @@ func (s *Store) CommitAndPush(ctx context.Context, req registry.CommitRequest) (
 	if err != nil {
 		return registry.Commit{}, err
 	}
-	if err := s.push(ctx, mem, parent, hash); err != nil {
+	if err := s.push(ctx, mem, s.branch, parent, hash); err != nil {
 		return registry.Commit{}, err
 	}
 	if err := s.adopt(mem, parent, hash); err != nil {
@@ -253,11 +253,11 @@ func (w *treeWriter) write(base plumbing.Hash, changes map[string]*[]byte, root 
 	return h, false, err
 }
 
-// push sends the objects in mem as one pack and asks the remote to move
-// the tracked branch from parent to commit. Errors: ECONFLICT when the
-// remote's branch is elsewhere, EUNAVAILABLE when the remote cannot be
+// push sends the objects in mem as one pack and asks the remote to move ref
+// from old (zero: the ref must not exist) to target. Errors: ECONFLICT when
+// the remote's ref is elsewhere, EUNAVAILABLE when the remote cannot be
 // reached or refuses, ETIMEOUT.
-func (s *Store) push(ctx context.Context, mem *memory.Storage, parent, commit plumbing.Hash) (err error) {
+func (s *Store) push(ctx context.Context, mem *memory.Storage, ref plumbing.ReferenceName, old, target plumbing.Hash) (err error) {
 	const op = "push"
 	ep, err := transport.NewEndpoint(s.url)
 	if err != nil {
@@ -269,32 +269,36 @@ func (s *Store) push(ctx context.Context, mem *memory.Storage, parent, commit pl
 	}
 	sess, err := cl.NewReceivePackSession(ep, s.auth)
 	if err != nil {
-		return s.pushError(ctx, err)
+		return s.pushError(ctx, ref, err)
 	}
 	defer func() {
 		if cerr := sess.Close(); err == nil && cerr != nil {
-			err = s.pushError(ctx, cerr)
+			err = s.pushError(ctx, ref, cerr)
 		}
 	}()
 	ar, err := sess.AdvertisedReferencesContext(ctx)
 	if err != nil {
-		return s.pushError(ctx, err)
+		return s.pushError(ctx, ref, err)
 	}
 	refs, err := ar.AllReferences()
 	if err != nil {
 		return internal(op, err)
 	}
-	if at, err := refs.Reference(s.branch); err != nil || at.Hash() != parent {
-		now := "absent"
+	at, err := refs.Reference(ref)
+	if (err != nil) != old.IsZero() || (err == nil && at.Hash() != old) {
+		now, was := "absent", "absent"
 		if err == nil {
 			now = at.Hash().String()
 		}
+		if !old.IsZero() {
+			was = old.String()
+		}
 		return &registry.Error{Code: registry.ECONFLICT,
-			Message: fmt.Sprintf("push: the remote's %s is at %s, not at %s: fetch and apply the change again", s.branch.Short(), now, parent)}
+			Message: fmt.Sprintf("push: the remote's %s is at %s, not at %s: fetch and apply the change again", ref.Short(), now, was)}
 	}
 
 	req := packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
-	req.Commands = []*packp.Command{{Name: s.branch, Old: parent, New: commit}}
+	req.Commands = []*packp.Command{{Name: ref, Old: old, New: target}}
 	var hashes []plumbing.Hash
 	for h := range mem.ObjectStorage.Objects {
 		hashes = append(hashes, h)
@@ -316,23 +320,23 @@ func (s *Store) push(ctx context.Context, mem *memory.Storage, parent, commit pl
 		err = rs.Error()
 	}
 	if err != nil {
-		return s.pushError(ctx, err)
+		return s.pushError(ctx, ref, err)
 	}
 	return nil
 }
 
 // pushError turns an error of a push into ECONFLICT when the remote
-// refused to move the branch because it moved meanwhile (it checks the old
+// refused to move ref because it moved meanwhile (it checks the old
 // value under its lock, so a push that lost the race since the
 // advertisement fails here; go-git reports it only as a string), EUNAVAILABLE
 // for a refusal of another kind, and otherwise as fetchError does.
-func (s *Store) pushError(ctx context.Context, err error) error {
+func (s *Store) pushError(ctx context.Context, ref plumbing.ReferenceName, err error) error {
 	if ctx.Err() == nil {
 		msg := err.Error()
 		switch {
 		case strings.Contains(msg, "failed to update ref"), strings.Contains(msg, "fetch first"),
 			strings.Contains(msg, "non-fast-forward"), strings.Contains(msg, "stale info"):
-			return &registry.Error{Code: registry.ECONFLICT, Message: fmt.Sprintf("push: the remote's %s moved meanwhile: fetch and apply the change again", s.branch.Short()), Err: scrub(err, s.secrets)}
+			return &registry.Error{Code: registry.ECONFLICT, Message: fmt.Sprintf("push: the remote's %s moved meanwhile: fetch and apply the change again", ref.Short()), Err: scrub(err, s.secrets)}
 		case strings.Contains(msg, "checked out"):
 			return &registry.Error{Code: registry.EUNAVAILABLE, Err: scrub(err, s.secrets), Message: fmt.Sprintf(
 				"push refused: %s is a working repository with %s checked out, and git refuses pushes to it; serve a bare repository (git clone --bare) that the working copy pushes to, or run git config receive.denyCurrentBranch updateInstead in it",
@@ -352,6 +356,12 @@ func (s *Store) pushError(ctx context.Context, err error) error {
 // adopt writes the pushed objects into the clone and moves its branch from
 // parent to commit (unless a fetch moved it meanwhile: the fetch knows).
 func (s *Store) adopt(mem *memory.Storage, parent, commit plumbing.Hash) error {
+	return s.adoptRef(mem, s.branch, parent, commit)
+}
+
+// adoptRef writes the pushed objects into the clone and moves ref from old
+// (zero: absent) to target, unless a fetch moved it meanwhile.
+func (s *Store) adoptRef(mem *memory.Storage, ref plumbing.ReferenceName, old, target plumbing.Hash) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -362,10 +372,16 @@ func (s *Store) adopt(mem *memory.Storage, parent, commit plumbing.Hash) error {
 			return err
 		}
 	}
-	old := plumbing.NewHashReference(s.branch, parent)
-	err := s.st.CheckAndSetReference(plumbing.NewHashReference(s.branch, commit), old)
+	var was *plumbing.Reference
+	if !old.IsZero() {
+		was = plumbing.NewHashReference(ref, old)
+	} else if _, err := s.st.Reference(ref); err == nil {
+		s.log.Debug("git push: the clone has the ref already; leaving it to the fetch", "ref", ref)
+		return warm(s.st)
+	}
+	err := s.st.CheckAndSetReference(plumbing.NewHashReference(ref, target), was)
 	if errors.Is(err, storage.ErrReferenceHasChanged) {
-		s.log.Debug("git commit: the clone's branch moved meanwhile; leaving it to the fetch", "commit", commit)
+		s.log.Debug("git push: the clone's ref moved meanwhile; leaving it to the fetch", "ref", ref, "to", target)
 		err = nil
 	}
 	if werr := warm(s.st); err == nil {

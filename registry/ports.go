@@ -115,3 +115,32 @@ type Committer interface {
 	// says why), ETIMEOUT when ctx ends first.
 	CommitAndPush(ctx context.Context, req CommitRequest) (Commit, error)
 }
+
+// RefUpdate is the move of an environment's ref on the remote.
+type RefUpdate struct {
+	// Ref is the full ref name: refs/tags/… or refs/heads/….
+	Ref string
+	// From is the commit the ref points at now (peeled); "" when it must
+	// not exist yet.
+	From string
+	// To is the commit it is to point at.
+	To string
+	// Force allows a branch to move to a commit that does not descend
+	// from From.
+	Force bool
+	// Tagger and Message make the annotated tag a tag ref gets.
+	Tagger  Signature
+	Message string
+}
+
+// RefMover moves refs on the remote (gitstore.Store).
+type RefMover interface {
+	// MoveRef pushes the move of req.Ref, only if the remote's ref is
+	// still where the clone has it, then records it in the clone. A tag
+	// becomes an annotated tag of req.To made by req.Tagger. Errors:
+	// EINVALID (not a tag or a branch, or the tracked branch), ENOTFOUND
+	// (To is not a commit of the clone), ECONFLICT (the ref is not at From,
+	// or a branch move is not a fast-forward and Force is false),
+	// EUNAVAILABLE (the remote cannot be reached or refuses), ETIMEOUT.
+	MoveRef(ctx context.Context, req RefUpdate) error
+}
