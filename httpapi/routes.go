@@ -65,6 +65,8 @@ func (s *Server) routes() []route {
 
 		{method: http.MethodGet, path: "/v1/environments", scope: ScopeRead, handle: s.listEnvironments},
 		{method: http.MethodGet, path: "/v1/environments/{env}/history", scope: ScopeRead, handle: s.environmentHistory},
+		{method: http.MethodPost, path: "/v1/environments/{env}/promote", scope: ScopePromote, handle: s.promoteEnvironment},
+		{method: http.MethodPost, path: "/v1/environments/{env}/rollback", scope: ScopePromote, handle: s.rollbackEnvironment},
 
 		{method: http.MethodPost, path: "/v1/hooks/git", scope: ScopeWebhook, handle: s.gitHook},
 		{method: http.MethodPost, path: "/v1/admin/sync", scope: ScopeAdmin, handle: s.adminSync},
@@ -78,7 +80,7 @@ func (s *Server) routes() []route {
 func (s *Server) register(e *echo.Echo) {
 	byMethod := map[string]map[string]route{} // method → sub-resource → route
 	for _, r := range s.routes() {
-		if r.scope == ScopeWrite && s.writer == nil {
+		if (r.scope == ScopeWrite || r.scope == ScopePromote) && s.writer == nil {
 			r.handle, r.prompt = writesDisabled, func(c echo.Context, _ string) error { return writesDisabled(c) }
 		}
 		methods := []string{r.method}

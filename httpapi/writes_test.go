@@ -53,7 +53,7 @@ func newWriteEnvAt(t testing.TB, bare string) *writeEnv {
 	store, db := openStores(t, bare)
 	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store})
 	t.Cleanup(keeper.Close)
-	w := writes.New(writes.Options{Keeper: keeper, Committer: store, Source: store, Parser: render.Parser{}, Versions: keeper.History()})
+	w := writes.New(writes.Options{Keeper: keeper, Committer: store, Mover: store, Source: store, Parser: render.Parser{}, Versions: keeper.History()})
 	s := httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey, Writer: w, Audit: db})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -437,7 +437,7 @@ func TestWriteToACheckedOutBranchSaysWhatToDo(t *testing.T) {
 	if err := keeper.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	w := writes.New(writes.Options{Keeper: keeper, Committer: store, Source: store, Parser: render.Parser{}, Versions: keeper.History()})
+	w := writes.New(writes.Options{Keeper: keeper, Committer: store, Mover: store, Source: store, Parser: render.Parser{}, Versions: keeper.History()})
 	srv := httptest.NewServer(httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey, Writer: w}).Handler())
 	t.Cleanup(srv.Close)
 	we := &writeEnv{env: &env{t: t, repo: e.repo, srv: srv}}

@@ -38,6 +38,9 @@ type Versions interface {
 	VersionBytes(ctx context.Context, name string, version int) ([]byte, registry.Version, error)
 	// Versions lists a prompt's versions, newest first.
 	Versions(ctx context.Context, name string) ([]registry.VersionEntry, error)
+	// EnvironmentHistory lists an environment's recorded moves, newest
+	// first.
+	EnvironmentHistory(ctx context.Context, env string, before int64, limit int) ([]registry.RefMove, error)
 }
 
 // DefaultAttempts bounds the pushes one write tries when the remote keeps
@@ -52,6 +55,8 @@ type Options struct {
 	Source   registry.Source
 	Parser   registry.Parser
 	Versions Versions
+	// Mover moves environments' refs on the remote (promotions).
+	Mover registry.RefMover
 	// Attempts bounds the pushes of one write; 0 is DefaultAttempts.
 	Attempts int
 	Logger   *slog.Logger
@@ -64,6 +69,7 @@ type Writer struct {
 	src       registry.Source
 	parser    registry.Parser
 	versions  Versions
+	mover     registry.RefMover
 	attempts  int
 	log       *slog.Logger
 
@@ -74,7 +80,7 @@ type Writer struct {
 func New(opts Options) *Writer {
 	w := &Writer{
 		keeper: opts.Keeper, committer: opts.Committer, src: opts.Source, parser: opts.Parser,
-		versions: opts.Versions, attempts: opts.Attempts, log: opts.Logger,
+		versions: opts.Versions, mover: opts.Mover, attempts: opts.Attempts, log: opts.Logger,
 		turn: make(chan struct{}, 1),
 	}
 	if w.attempts <= 0 {
@@ -93,6 +99,15 @@ type Actor struct {
 	// KeyID names the API key the write came with, for the commit trailer
 	// and the audit log ("admin" for the admin key).
 	KeyID string
+}
+
+// who names a for the promotion ledger: "Name <email>", or the name.
+func (a Actor) who() string {
+	sig := a.signature()
+	if sig.Email == "" {
+		return sig.Name
+	}
+	return sig.Name + " <" + sig.Email + ">"
 }
 
 // signature returns the commit author for a.
@@ -143,12 +158,10 @@ type outcome struct {
 // run makes the write p: plan, commit, push, publish, retrying on a remote
 // that moved. message and actor describe the commit.
 func (w *Writer) run(ctx context.Context, actor Actor, message string, p plan) (*outcome, error) {
-	select {
-	case w.turn <- struct{}{}:
-	case <-ctx.Done():
-		return nil, registry.Errorf(registry.ETIMEOUT, "write: timed out waiting for the writes before it")
+	if err := w.wait(ctx); err != nil {
+		return nil, err
 	}
-	defer func() { <-w.turn }()
+	defer w.done()
 
 	var first map[string]string // checksums of the changed files at the first head
 	for attempt := 1; ; attempt++ {
@@ -207,6 +220,18 @@ func (w *Writer) run(ctx context.Context, actor Actor, message string, p plan) (
 		return out, nil
 	}
 }
+
+// wait waits for the write's turn; done ends it.
+func (w *Writer) wait(ctx context.Context) error {
+	select {
+	case w.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return registry.Errorf(registry.ETIMEOUT, "write: timed out waiting for the writes before it")
+	}
+}
+
+func (w *Writer) done() { <-w.turn }
 
 // checksums returns the sha256 of each changed file at commit sha ("" for a
 // file that does not exist there).

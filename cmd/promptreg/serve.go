@@ -127,7 +127,7 @@ func (m *Serve) Run(ctx context.Context) error {
 		FetchTimeout: m.FetchTimeout, Logger: m.log.With("component", "snapshots"),
 	})
 	writer := writes.New(writes.Options{
-		Keeper: m.reg, Committer: m.store, Source: m.store, Parser: parser, Versions: m.reg.History(),
+		Keeper: m.reg, Committer: m.store, Mover: m.store, Source: m.store, Parser: parser, Versions: m.reg.History(),
 		Logger: m.log.With("component", "writes"),
 	})
 	m.srv = httpapi.New(httpapi.Options{
