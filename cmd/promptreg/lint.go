@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/repoconfig"
 	"github.com/promptreg/promptreg/snapshots"
 )
 
@@ -46,15 +49,57 @@ func runLint(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stderr, "promptreg lint: %v\n", err)
 		return exitProblems
 	}
-	for _, p := range snap.Problems {
+	problems := append(snap.Problems, lintPins(ctx, dir, snap, stderr)...)
+	for _, p := range problems {
 		fmt.Fprintln(stdout, p.Error())
 	}
-	if len(snap.Problems) > 0 {
-		fmt.Fprintf(stderr, "%d problem(s) in %d file(s) checked\n", len(snap.Problems), snap.Len()+len(snap.Problems))
+	if len(problems) > 0 {
+		fmt.Fprintf(stderr, "%d problem(s) in %d file(s) checked\n", len(problems), snap.Len()+len(snap.Problems))
 		return exitProblems
 	}
 	fmt.Fprintf(stderr, "%d prompt(s), no problems\n", snap.Len())
 	return exitOK
+}
+
+// lintPins checks promptreg.pins.yaml in dir against the prompts and the
+// environments of snap, and lists the pins on w: it parses, its environments
+// are configured, and it pins only prompts the folder has. Whether a pinned
+// checksum is a version is a question for the history the server keeps.
+func lintPins(ctx context.Context, dir string, snap *registry.Snapshot, w io.Writer) []registry.Problem {
+	pins, problem, err := repoconfig.ReadPins(ctx, &dirSource{root: dir}, worktree)
+	if err != nil {
+		return []registry.Problem{{Path: registry.PinsFile, Message: registry.ErrorMessage(err)}}
+	}
+	if problem != nil {
+		return []registry.Problem{*problem}
+	}
+	var out []registry.Problem
+	check := func(sel string, m map[string]string) {
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			sum := m[name]
+			e, ok := snap.Get(name)
+			switch {
+			case !ok:
+				out = append(out, registry.Problem{Path: registry.PinsFile, Name: name, Message: fmt.Sprintf("%s pins %q, which is not a prompt here", sel, name)})
+				continue
+			case sum == "":
+				fmt.Fprintf(w, "pin: %s serves no %s (a draft)\n", sel, name)
+			case sum == e.Prompt.Checksum:
+				fmt.Fprintf(w, "pin: %s serves %s at %s, the content here\n", sel, name, sum[:12])
+			default:
+				fmt.Fprintf(w, "pin: %s serves %s at %s, not the content here (%s)\n", sel, name, sum[:12], e.Prompt.Checksum[:12])
+			}
+		}
+	}
+	check("default", pins.Default)
+	for _, env := range slices.Sorted(maps.Keys(pins.Environments)) {
+		if _, ok := snap.Config.Environments[env]; !ok {
+			out = append(out, registry.Problem{Path: registry.PinsFile, Message: fmt.Sprintf("pins of environment %q, which %s does not configure", env, registry.ConfigFile)})
+			continue
+		}
+		check(env, pins.Environments[env])
+	}
+	return out
 }
 
 // worktree is the pseudo commit of a folder's current content.

@@ -238,3 +238,36 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestLintPins(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("promptreg.yaml", "environments:\n  production: production\n")
+	write("a.prompt", "a")
+	sum := strings.Repeat("ab", 32)
+	write("promptreg.pins.yaml", "default:\n  a: "+sum+"\nenvironments:\n  production:\n    a: null\n")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"lint", dir}, getenvFrom(nil), nil, &out, &errOut); code != exitOK {
+		t.Fatalf("lint with valid pins = %d: %s%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "pin: default serves a at abababababab, not the content here") ||
+		!strings.Contains(errOut.String(), "pin: production serves no a (a draft)") {
+		t.Errorf("lint does not list the pins: %s", errOut.String())
+	}
+	for _, tc := range []struct{ pins, want string }{
+		{"default: [\n", "promptreg.pins.yaml:1:"},
+		{"default:\n  nope: null\n", `pins "nope", which is not a prompt here`},
+		{"environments:\n  qa:\n    a: null\n", `environment "qa", which promptreg.yaml does not configure`},
+		{"default:\n  a: 123\n", "64 hex digits"},
+	} {
+		write("promptreg.pins.yaml", tc.pins)
+		out.Reset()
+		if code := run(context.Background(), []string{"lint", dir}, getenvFrom(nil), nil, &out, io.Discard); code != exitProblems || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("lint of pins %q = %d %q, want %d naming %q", tc.pins, code, out.String(), exitProblems, tc.want)
+		}
+	}
+}
