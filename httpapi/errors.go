@@ -24,6 +24,7 @@ var statusOf = map[string]int{
 	registry.EINTERNAL:      http.StatusInternalServerError,
 	registry.EUNAVAILABLE:   http.StatusServiceUnavailable,
 	registry.ETIMEOUT:       http.StatusGatewayTimeout,
+	registry.EUPSTREAM:      http.StatusBadGateway,
 }
 
 // codeOf maps the statuses echo itself produces (unknown route, wrong

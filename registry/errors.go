@@ -22,6 +22,7 @@ const (
 	ERATELIMIT     = "rate_limited"        // too many requests (429)
 	EUNAVAILABLE   = "unavailable"         // not ready yet, e.g. no snapshot loaded (503)
 	ETIMEOUT       = "timeout"             // an operation ran past its deadline (504)
+	EUPSTREAM      = "bad_gateway"         // an LLM provider failed or answered nonsense (502)
 )
 
 // Error is an error with a domain code and a message safe to show users.
