@@ -221,6 +221,31 @@ func (q *Queries) ResolveVersion(ctx context.Context, name string, version int, 
 	return nil, nil, registry.Errorf(registry.ENOTFOUND, "version %d of %q is not served at its commit %s", v.Version, name, v.Commit.SHA)
 }
 
+// LookupVersion returns a version of the named prompt, by number (version
+// > 0) or by checksum, from the index alone (nothing is read or built).
+// Errors: ENOTFOUND, EINVALID without a history index.
+func (q *Queries) LookupVersion(name string, version int, checksum string) (registry.Version, error) {
+	if q.index == nil {
+		return registry.Version{}, errNoHistory
+	}
+	if version > 0 {
+		vs := q.index.List(name)
+		if version > len(vs) {
+			return registry.Version{}, registry.Errorf(registry.ENOTFOUND, "prompt %q has no version %d", name, version)
+		}
+		v := vs[version-1]
+		if checksum != "" && v.Checksum != checksum {
+			return registry.Version{}, registry.Errorf(registry.ENOTFOUND, "version %d of prompt %q has checksum %s, not %s", version, name, v.Checksum, checksum)
+		}
+		return v, nil
+	}
+	n, _, _ := q.index.Lookup(name, checksum)
+	if n == 0 {
+		return registry.Version{}, registry.Errorf(registry.ENOTFOUND, "prompt %q has no version with checksum %s", name, checksum)
+	}
+	return q.index.List(name)[n-1], nil
+}
+
 // VersionBytes returns the file content of a version, by number.
 func (q *Queries) VersionBytes(ctx context.Context, name string, version int) ([]byte, registry.Version, error) {
 	if q.index == nil {

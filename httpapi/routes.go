@@ -17,12 +17,14 @@ type Scope string
 // and the admin routes need the admin key, and webhooks check their own
 // signature (or the admin key).
 const (
-	ScopePublic  Scope = "public"               // health probes and metrics: no credential
-	ScopeRead    Scope = "prompts:read"         // reading and rendering prompts
-	ScopeWrite   Scope = "prompts:write"        // API writes: each is a commit
-	ScopePromote Scope = "environments:promote" // moving environments
-	ScopeAdmin   Scope = "admin"                // sync now, the audit log, keys
-	ScopeWebhook Scope = "webhook"              // push webhooks: signed, or the admin key
+	ScopePublic   Scope = "public"               // health probes and metrics: no credential
+	ScopeRead     Scope = "prompts:read"         // reading and rendering prompts
+	ScopeWrite    Scope = "prompts:write"        // API writes: each is a commit
+	ScopePromote  Scope = "environments:promote" // moving environments
+	ScopeExecute  Scope = "executions:write"     // running prompts (it costs money), reporting executions
+	ScopeExecRead Scope = "executions:read"      // executions (their inputs and outputs) and analytics
+	ScopeAdmin    Scope = "admin"                // sync now, the audit log, keys
+	ScopeWebhook  Scope = "webhook"              // push webhooks: signed, or the admin key
 )
 
 // route is one route of the API: its method, its path as the API documents
@@ -62,6 +64,21 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: promptPrefix + "/revert", scope: ScopeWrite, prompt: s.revertPrompt},
 		{method: http.MethodPut, path: promptPrefix + "/tags", scope: ScopeWrite, prompt: s.setTags},
 		{method: http.MethodDelete, path: promptPrefix + "/tags", scope: ScopeWrite, prompt: s.removeTags},
+
+		{method: http.MethodPost, path: promptPrefix + "/execute", scope: ScopeExecute, prompt: s.executePrompt},
+		{method: http.MethodPost, path: "/v1/executions/run", scope: ScopeExecute, handle: s.runExecution},
+		{method: http.MethodPost, path: "/v1/executions/submit", scope: ScopeExecute, handle: s.submitExecution},
+		{method: http.MethodPost, path: "/v1/executions/ingest", scope: ScopeExecute, handle: s.ingestExecutions},
+		{method: http.MethodGet, path: "/v1/executions", scope: ScopeExecRead, handle: s.listExecutions},
+		{method: http.MethodGet, path: "/v1/executions/", scope: ScopeExecRead, handle: s.listExecutions},
+		{method: http.MethodGet, path: "/v1/executions/{id}", scope: ScopeExecRead, handle: s.getExecution},
+		{method: http.MethodGet, path: "/v1/executions/{id}/stream", scope: ScopeExecRead, handle: s.followExecution},
+		{method: http.MethodPost, path: "/v1/executions/{id}/cancel", scope: ScopeExecute, handle: s.cancelExecution},
+		{method: http.MethodPost, path: "/v1/playground/render", scope: ScopeRead, handle: s.playgroundRender},
+		{method: http.MethodPost, path: "/v1/playground/execute", scope: ScopeExecute, handle: s.playgroundExecute},
+		{method: http.MethodGet, path: "/v1/models", scope: ScopeRead, handle: s.listModels},
+		{method: http.MethodGet, path: "/v1/analytics/prompts", scope: ScopeExecRead, handle: s.promptsAnalytics},
+		{method: http.MethodGet, path: "/v1/analytics/prompts/*", scope: ScopeExecRead, handle: s.promptAnalytics},
 
 		{method: http.MethodGet, path: "/v1/environments", scope: ScopeRead, handle: s.listEnvironments},
 		{method: http.MethodGet, path: "/v1/environments/{env}/history", scope: ScopeRead, handle: s.environmentHistory},
@@ -147,7 +164,7 @@ func (s *Server) authorize(scope Scope, next echo.HandlerFunc) echo.HandlerFunc 
 	switch scope {
 	case ScopePublic, ScopeRead, ScopeWebhook:
 		return next
-	case ScopeWrite, ScopePromote, ScopeAdmin:
+	case ScopeWrite, ScopePromote, ScopeExecute, ScopeExecRead, ScopeAdmin:
 		return func(c echo.Context) error {
 			if err := s.checkAdmin(c.Request()); err != nil {
 				return err

@@ -12,7 +12,7 @@ import (
 // needs a credential refuses a request without one before doing anything.
 func TestRouteTable(t *testing.T) {
 	s := New(Options{AdminKey: "k"})
-	known := map[Scope]bool{ScopePublic: true, ScopeRead: true, ScopeWrite: true, ScopePromote: true, ScopeAdmin: true, ScopeWebhook: true}
+	known := map[Scope]bool{ScopePublic: true, ScopeRead: true, ScopeWrite: true, ScopePromote: true, ScopeAdmin: true, ScopeWebhook: true, ScopeExecute: true, ScopeExecRead: true}
 	fromTable := map[string]bool{}
 	for _, r := range s.routes() {
 		if !known[r.scope] {
@@ -34,8 +34,8 @@ func TestRouteTable(t *testing.T) {
 		}
 
 		switch r.scope {
-		case ScopeWrite, ScopePromote, ScopeAdmin:
-			path := strings.NewReplacer("{name}", "some/prompt", "{env}", "production").Replace(r.path)
+		case ScopeWrite, ScopePromote, ScopeExecute, ScopeExecRead, ScopeAdmin:
+			path := strings.NewReplacer("{name}", "some/prompt", "{env}", "production", "{id}", "ex_0123456789ab0123456789abcdef01234567", "*", "some/prompt").Replace(r.path)
 			rec := httptest.NewRecorder()
 			s.Handler().ServeHTTP(rec, httptest.NewRequest(r.method, path, strings.NewReader(`{}`)))
 			if rec.Code != http.StatusUnauthorized {

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/promptreg/promptreg/executions"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/writes"
 )
@@ -28,6 +29,8 @@ type Snapshots interface {
 	Sync(ctx context.Context) error
 	// Trigger asks for a sync soon, without waiting.
 	Trigger(cause registry.Cause)
+	// Served returns what is served now. Errors: EUNAVAILABLE.
+	Served() (*registry.Served, error)
 }
 
 // History is what the HTTP API needs of the version history
@@ -44,6 +47,8 @@ type History interface {
 	CurrentVersion(name string) int
 	Environments(ctx context.Context) ([]registry.Environment, error)
 	EnvironmentHistory(ctx context.Context, env string, before int64, limit int) ([]registry.RefMove, error)
+	// LookupVersion returns a version from the index alone.
+	LookupVersion(name string, version int, checksum string) (registry.Version, error)
 }
 
 // Options configures a Server.
@@ -67,6 +72,15 @@ type Options struct {
 	// Audit keeps the audit log of writes, served at GET /v1/audit; nil
 	// keeps none.
 	Audit registry.AuditLog
+	// Executions runs prompts against LLM providers and records them
+	// (POST /v1/prompts/{name}/execute, /v1/executions…); ExecutionStore
+	// answers the analytics. nil answers those routes 404.
+	Executions     *executions.Service
+	ExecutionStore registry.ExecutionStore
+	// Parser parses playground templates; nil disables the playground.
+	Parser registry.Parser
+	// Models lists the model catalogue for GET /v1/models; nil: 404.
+	Models func() any
 	// Metrics is where the server registers its Prometheus collectors;
 	// nil uses a new registry of its own, served at /metrics.
 	Metrics *prometheus.Registry
@@ -82,6 +96,10 @@ type Server struct {
 	log           *slog.Logger
 	writer        *writes.Writer
 	auditLog      registry.AuditLog
+	executions    *executions.Service
+	execStore     registry.ExecutionStore
+	parser        registry.Parser
+	models        func() any
 
 	echo     *echo.Echo
 	http     *http.Server
@@ -103,6 +121,10 @@ func New(opts Options) *Server {
 		log:           opts.Logger,
 		writer:        opts.Writer,
 		auditLog:      opts.Audit,
+		executions:    opts.Executions,
+		execStore:     opts.ExecutionStore,
+		parser:        opts.Parser,
+		models:        opts.Models,
 		promReg:       opts.Metrics,
 		delivery:      newDeliveries(4096),
 	}
