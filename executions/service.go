@@ -185,64 +185,6 @@ func hashOf(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// target is a provider and a model.
-type target struct{ Provider, Model string }
-
-// pickModel returns the model to call and its fallback: the prompt's model,
-// replaced by the request's model when it sends one, its name replaced by
-// modelName. A model map is {provider, name} (ours) or {provider,
-// model_name} (PromptLedger's), with an optional fallback of the same
-// shape; the provider defaults to openai.
-func pickModel(prompt, override map[string]any, modelName string) (*target, *target, error) {
-	m := prompt
-	if override != nil {
-		m = override
-	}
-	primary, err := parseTarget(m, "model")
-	if err != nil {
-		return nil, nil, err
-	}
-	if modelName != "" {
-		if primary == nil {
-			primary = &target{Provider: "openai"}
-		}
-		primary.Model = modelName
-	}
-	if primary == nil || primary.Model == "" {
-		return nil, nil, registry.Errorf(registry.EINVALID, "no model to run: the prompt's front matter names none; send model ({\"provider\",\"model_name\"}) or model_name")
-	}
-	var fallback *target
-	if f, ok := m["fallback"]; ok && f != nil {
-		fm, ok := f.(map[string]any)
-		if !ok {
-			return nil, nil, registry.Errorf(registry.EINVALID, "model.fallback must be an object {provider, name}")
-		}
-		if fallback, err = parseTarget(fm, "model.fallback"); err != nil {
-			return nil, nil, err
-		}
-	}
-	return primary, fallback, nil
-}
-
-func parseTarget(m map[string]any, where string) (*target, error) {
-	if m == nil {
-		return nil, nil
-	}
-	t := &target{Provider: "openai"}
-	for key, dst := range map[string]*string{"provider": &t.Provider, "name": &t.Model, "model_name": &t.Model} {
-		v, ok := m[key]
-		if !ok || v == nil {
-			continue
-		}
-		str, ok := v.(string)
-		if !ok || strings.TrimSpace(str) == "" {
-			return nil, registry.Errorf(registry.EINVALID, "%s.%s must be a non-empty string", where, key)
-		}
-		*dst = strings.TrimSpace(str)
-	}
-	return t, nil
-}
-
 // Prepared is an execution rendered and ready to run.
 type Prepared struct {
 	exec registry.Execution
