@@ -160,19 +160,23 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 
 	// Resolve partials. A prompt whose partials cannot be resolved is broken
 	// too, and falls back to its last known good version. An incremental
-	// build resolves only the dirty names, and takes the others' entries
-	// from prev as they are.
+	// build resolves only the dirty names (unless one fails), and takes the
+	// others' entries from prev as they are.
 	var dirty map[string]bool
 	var prior map[string]*resolved
 	if inc != nil {
 		dirty = inc.dirty(prev, problems, broken, stale, fallback)
 		prior = inc.prior.res
 	}
-	r, results := resolveAll(fs, stale, fallback, why, dirty, prior)
+	r, results, only := resolveAll(fs, stale, fallback, why, dirty, prior)
 	next := newBuildState(fs, prior, dirty)
-	entries := make([]*registry.Entry, 0, len(fs.names)+len(stale)+len(fallback))
+	names := fs.names
+	if only {
+		names = slices.Sorted(maps.Keys(results))
+	}
+	entries := make([]*registry.Entry, 0, len(names)+len(stale)+len(fallback))
 	add := func(e *registry.Entry) { entries = append(entries, e) }
-	for _, name := range fs.names {
+	for _, name := range names {
 		p := fresh[name]
 		res, ok := results[name]
 		if !ok {
@@ -219,7 +223,25 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 		}
 		add(e.WithStale(why[name]))
 	}
-	s := registry.NewSnapshot(commit, ref, cfg, problems, b.now(), entries)
+	built := b.now()
+	var s *registry.Snapshot
+	if only {
+		// The entries are the dirty names'; the others keep prev's.
+		changed := make(map[string]*registry.Entry, len(dirty))
+		for name := range dirty {
+			changed[name] = nil
+		}
+		for _, e := range entries {
+			changed[e.Prompt.Name] = e
+		}
+		var ok bool
+		if s, ok = prev.Next(commit, ref, cfg, problems, built, changed); !ok {
+			entries = allEntries(fs.names, entries[:len(names)], entries[len(names):], prev)
+		}
+	}
+	if s == nil {
+		s = registry.NewSnapshot(commit, ref, cfg, problems, built, entries)
+	}
 	b.keep(ref, s, next, prev, broken, stale, fallback)
 	return s, nil
 }

@@ -337,12 +337,12 @@ func (inc *step) dirty(prev *registry.Snapshot, problems []registry.Problem, bro
 
 // resolveAll resolves the partials of fs's fresh names: in a full build
 // (dirty nil) of all of them, in name order; in an incremental build of the
-// dirty ones, the others standing as prior has them. A failure's message
-// depends on what was resolved before (the resolver memoises), so an
-// incremental build that meets one resolves every name again, in order, as
-// a full build does.
+// dirty ones (only is true), the others standing as prior has them. A
+// failure's message depends on what was resolved before (the resolver
+// memoises), so an incremental build that meets one resolves every name
+// again, in order, as a full build does.
 func resolveAll(fs *fileSet, stale map[string]*registry.Entry, fallback map[string]*registry.Prompt, why map[string]string,
-	dirty map[string]bool, prior map[string]*resolved) (*resolver, map[string]*resolved) {
+	dirty map[string]bool, prior map[string]*resolved) (_ *resolver, _ map[string]*resolved, only bool) {
 	newResolver := func() *resolver {
 		return &resolver{fresh: fs.fresh, stale: stale, fallback: fallback, why: why, done: map[string]*resolved{}}
 	}
@@ -363,7 +363,7 @@ func resolveAll(fs *fileSet, stale map[string]*registry.Entry, fallback map[stri
 			results[name] = res
 		}
 		if ok {
-			return r, results
+			return r, results, true
 		}
 	}
 	r := newResolver()
@@ -371,7 +371,26 @@ func resolveAll(fs *fileSet, stale map[string]*registry.Entry, fallback map[stri
 	for _, name := range fs.names {
 		results[name] = r.top(name)
 	}
-	return r, results
+	return r, results, false
+}
+
+// allEntries returns the entries of an incremental build in the order a
+// full build gives them to NewSnapshot: the fresh names' in name order
+// (dirty ones', else prev's), then the others (stale and last known good).
+func allEntries(names []string, dirty, others []*registry.Entry, prev *registry.Snapshot) []*registry.Entry {
+	byName := make(map[string]*registry.Entry, len(dirty))
+	for _, e := range dirty {
+		byName[e.Prompt.Name] = e
+	}
+	all := make([]*registry.Entry, 0, len(names)+len(others))
+	for _, name := range names {
+		if e, ok := byName[name]; ok {
+			all = append(all, e)
+		} else if e, ok := prev.Get(name); ok {
+			all = append(all, e)
+		}
+	}
+	return append(all, others...)
 }
 
 // unchanged returns prev's entry of p's name if it is the one a full build
