@@ -94,7 +94,6 @@ func (b *builder) since(ctx context.Context, ref, sha string, cfg registry.RepoC
 	if b.git == nil || st == nil || prev == nil || st.snap != prev || !reflect.DeepEqual(cfg, prev.Config) {
 		return nil, nil
 	}
-	delete(b.states, ref)
 	changes, err := b.git.Diff(ctx, prev.Commit.SHA, sha, "")
 	if err != nil {
 		if ctx.Err() != nil {
@@ -104,9 +103,10 @@ func (b *builder) since(ctx context.Context, ref, sha string, cfg registry.RepoC
 	}
 	for _, c := range changes {
 		if c.Path == registry.ConfigFile {
-			return nil, nil
+			return nil, nil // the full build seeds its memo from st
 		}
 	}
+	delete(b.states, ref)
 	fs, touched, err := b.update(ctx, cfg, st.files, changes, prev)
 	if err != nil {
 		return nil, err

@@ -18,16 +18,21 @@ import (
 	"github.com/promptreg/promptreg/sqlite"
 )
 
-// listCounter counts the ListFiles calls a builder makes: one per full
-// build, none for an incremental one.
-type listCounter struct {
+// counter counts the ListFiles calls a builder makes (one per full build,
+// none for an incremental one) and the blobs it reads.
+type counter struct {
 	registry.Source
-	n atomic.Int64
+	lists, reads atomic.Int64
 }
 
-func (c *listCounter) ListFiles(ctx context.Context, sha, dir string) ([]registry.FileRef, error) {
-	c.n.Add(1)
+func (c *counter) ListFiles(ctx context.Context, sha, dir string) ([]registry.FileRef, error) {
+	c.lists.Add(1)
 	return c.Source.ListFiles(ctx, sha, dir)
+}
+
+func (c *counter) ReadBlob(ctx context.Context, blob string) ([]byte, error) {
+	c.reads.Add(1)
+	return c.Source.ReadBlob(ctx, blob)
 }
 
 // chain is a chain of commits on a branch of a Git repository made in a
@@ -39,7 +44,7 @@ type chain struct {
 	repo  *gittest.Repo
 	store *gitstore.Store
 	index *history.Index
-	lists *listCounter
+	count *counter
 	inc   *builder
 	built time.Time
 }
@@ -59,10 +64,10 @@ func newChain(t *testing.T) *chain {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c := &chain{t: t, repo: repo, store: store, lists: &listCounter{Source: store},
+	c := &chain{t: t, repo: repo, store: store, count: &counter{Source: store},
 		built: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c.index = history.New(history.Options{Store: db, Git: store, Source: store, Parser: render.Parser{}, Branch: "main"})
-	c.inc = c.builder(c.lists, store)
+	c.inc = c.builder(c.count, store)
 	return c
 }
 
@@ -109,7 +114,7 @@ func (c *chain) sync() {
 func (c *chain) build(sha, ref string, prev *registry.Snapshot) (*registry.Snapshot, bool) {
 	c.t.Helper()
 	ctx := context.Background()
-	lists := c.lists.n.Load()
+	lists := c.count.lists.Load()
 	got, err := c.inc.build(ctx, sha, ref, prev)
 	if err != nil {
 		c.t.Fatalf("incremental build of %s: %v", sha, err)
@@ -122,7 +127,7 @@ func (c *chain) build(sha, ref string, prev *registry.Snapshot) (*registry.Snaps
 	if d := snapshotDiff(got, want); d != "" {
 		c.t.Fatalf("at %s, the incremental build differs from the full build:\n%s", sha, d)
 	}
-	return got, c.lists.n.Load() == lists
+	return got, c.count.lists.Load() == lists
 }
 
 // snapshotDiff describes how two snapshots differ; "" when they are equal
@@ -271,6 +276,21 @@ func TestIncrementalBuildOfAnotherRefNumbersWhatTheBranchNumbers(t *testing.T) {
 	}
 	if got := len(s.Stale()); got != 2 {
 		t.Errorf("stale = %v, want p and b", s.Stale())
+	}
+}
+
+func TestFullBuildAfterAConfigurationChangeParsesOnlyNewFiles(t *testing.T) {
+	c := newChain(t)
+	s, _ := c.build(c.commit(fillers(20, "v1")), "refs/heads/main", nil)
+	c.commit(map[string]string{"f/00.prompt": "changed"})
+	s, _ = c.build(c.commit(map[string]string{"partials/q.prompt": "Q"}), "refs/heads/main", s)
+	reads := c.count.reads.Load()
+	sha := c.commit(map[string]string{registry.ConfigFile: "environments: {production: refs/tags/production}\n", "new.prompt": "N"})
+	if _, incremental := c.build(sha, "refs/heads/main", s); incremental {
+		t.Fatal("a change of the configuration was built incrementally")
+	}
+	if got := c.count.reads.Load() - reads; got != 1 {
+		t.Errorf("the full build read %d blobs, want 1 (new.prompt): the others were parsed before", got)
 	}
 }
 
