@@ -19,8 +19,9 @@ import (
 // last build knew besides its snapshot (a buildState: each prompt file's
 // parse outcome, who claims which name, the resolution of every plain
 // prompt), and builds the ref's next snapshot from it and the diff between
-// the two commits: it parses only the files that changed, resolves only the
-// dirty names, and takes every other entry from prev as it is.
+// the two commits: it parses only the files that changed, resolves and
+// encodes only the dirty names, takes every other entry from prev as it is,
+// and copies prev's indexes rather than building them (Snapshot.Next).
 //
 // The outcome is the snapshot a full build makes from the same prev. A name
 // is plain when its whole outcome is a function of its file, its partials'
