@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -72,7 +74,7 @@ func NewSnapshot(commit Commit, ref string, cfg RepoConfig, problems []Problem, 
 	s.names = make([]string, 0, len(s.entries))
 	for name, e := range s.entries {
 		s.names = append(s.names, name)
-		s.Size += int64(len(e.Body) + len(e.Summary) + len(e.Prompt.Raw) + len(e.Prompt.Template) + len(e.search))
+		s.Size += e.size()
 		if e.Prompt.Version == 0 {
 			s.Unnumbered++
 		}
@@ -80,6 +82,59 @@ func NewSnapshot(commit Commit, ref string, cfg RepoConfig, problems []Problem, 
 	sort.Strings(s.names)
 	sortProblems(s.Problems)
 	return s
+}
+
+// Next returns the snapshot NewSnapshot makes of s's entries with, for each
+// name in changed, the entry there instead (none for nil): an incremental
+// build's, which copies s's indexes instead of building them again. ok is
+// false (call NewSnapshot) when s or the outcome has two entries of the same
+// file, since which one ByPath returns then depends on their order.
+func (s *Snapshot) Next(commit Commit, ref string, cfg RepoConfig, problems []Problem, built time.Time, changed map[string]*Entry) (_ *Snapshot, ok bool) {
+	if len(s.byPath) != len(s.entries) {
+		return nil, false
+	}
+	n := &Snapshot{Commit: commit, Ref: ref, Config: cfg, Problems: problems, Built: built, Size: s.Size, Unnumbered: s.Unnumbered,
+		entries: maps.Clone(s.entries), byPath: maps.Clone(s.byPath), names: slices.Clone(s.names)}
+	for name := range changed {
+		old, ok := n.entries[name]
+		if !ok {
+			continue
+		}
+		delete(n.entries, name)
+		delete(n.byPath, old.Prompt.File)
+		n.Size -= old.size()
+		if old.Prompt.Version == 0 {
+			n.Unnumbered--
+		}
+		i, _ := slices.BinarySearch(n.names, name)
+		n.names = slices.Delete(n.names, i, i+1)
+	}
+	for name, e := range changed {
+		if e == nil {
+			continue
+		}
+		if e.Prompt.Name != name {
+			return nil, false
+		}
+		n.entries[name] = e
+		n.byPath[e.Prompt.File] = e
+		n.Size += e.size()
+		if e.Prompt.Version == 0 {
+			n.Unnumbered++
+		}
+		i, _ := slices.BinarySearch(n.names, name)
+		n.names = slices.Insert(n.names, i, name)
+	}
+	if len(n.byPath) != len(n.entries) {
+		return nil, false
+	}
+	sortProblems(n.Problems)
+	return n, true
+}
+
+// size estimates the bytes e holds.
+func (e *Entry) size() int64 {
+	return int64(len(e.Body) + len(e.Summary) + len(e.Prompt.Raw) + len(e.Prompt.Template) + len(e.search))
 }
 
 // ByPath returns the entry served from the file at path (its File), for the

@@ -74,11 +74,19 @@ type builder struct {
 	// when its file there is broken and no previous snapshot has it (after
 	// a restart); nil without a history index.
 	lastGood func(ctx context.Context, name, sha string) (*registry.Prompt, bool)
+	// git diffs commits, for incremental builds; nil builds every
+	// snapshot in full. states is what the last build of each ref knew
+	// (see incremental.go).
+	git    registry.HistorySource
+	states map[string]*buildState
 }
 
 // build builds the snapshot of commit sha for ref. prev is the snapshot the
 // same ref served before (nil if none): a prompt whose file is broken at sha
-// keeps prev's entry, marked stale.
+// keeps prev's entry, marked stale. When prev is the snapshot this builder
+// built last for ref, and the configuration did not change, the build starts
+// from prev and the diff between the two commits (see incremental.go): same
+// snapshot, but only what changed is parsed and resolved again.
 func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Snapshot) (*registry.Snapshot, error) {
 	commit, err := b.src.Commit(ctx, sha)
 	if err != nil {
@@ -89,42 +97,36 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 	if err != nil {
 		return nil, err
 	}
-	files, err := b.src.ListFiles(ctx, sha, cfg.Root)
+	inc, err := b.since(ctx, ref, sha, cfg, prev)
 	if err != nil {
-		return nil, fmt.Errorf("list files at %s: %w", sha, err)
-	}
-
-	if err := b.prefetch(ctx, cfg, files); err != nil {
 		return nil, err
 	}
-	// Parse every prompt file, then find names claimed twice.
-	fresh := map[string]*registry.Prompt{} // name → valid prompt at sha
-	claims := map[string][]string{}        // name → paths claiming it
-	broken := map[string]string{}          // path → problem, for last known good
-	for _, f := range files {
-		name, ok := registry.NameFromPath(cfg.Root, cfg.Extensions, f.Path)
-		if !ok {
-			continue
-		}
-		p, err := b.parse(ctx, f, name)
+	var fs *fileSet
+	if inc != nil {
+		fs = inc.files
+	} else {
+		files, err := b.src.ListFiles(ctx, sha, cfg.Root)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			prob := asProblem(f.Path, name, err)
-			problems = append(problems, prob)
-			broken[f.Path] = prob.Error()
-			continue
+			return nil, fmt.Errorf("list files at %s: %w", sha, err)
 		}
-		claims[p.Name] = append(claims[p.Name], f.Path)
-		fresh[p.Name] = p
+		b.seed(ref, cfg, files)
+		if err := b.prefetch(ctx, cfg, files); err != nil {
+			return nil, err
+		}
+		if fs, err = b.scan(ctx, cfg, files); err != nil {
+			return nil, err
+		}
 	}
-	for name, paths := range claims {
-		if len(paths) < 2 {
-			continue
-		}
-		sort.Strings(paths)
-		delete(fresh, name)
+
+	// Files that do not parse, and names claimed twice, are problems.
+	broken := map[string]string{} // path → problem, for last known good
+	for _, path := range slices.Sorted(maps.Keys(fs.broken)) {
+		prob := fs.files[path].problem
+		problems = append(problems, prob)
+		broken[path] = prob.Error()
+	}
+	for _, name := range slices.Sorted(maps.Keys(fs.dups)) {
+		paths := fs.claims[name]
 		for i, p := range paths {
 			other := paths[(i+1)%len(paths)]
 			prob := registry.Problem{Path: p, Name: name, Message: fmt.Sprintf("prompt name %q is also claimed by %s", name, other)}
@@ -132,6 +134,7 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 			broken[p] = prob.Error()
 		}
 	}
+	fresh := fs.fresh // name → valid prompt at sha
 
 	// Last known good: a broken file keeps serving what the same ref served
 	// for it before, unless a valid file now serves that name.
@@ -156,24 +159,28 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 	}
 
 	// Resolve partials. A prompt whose partials cannot be resolved is broken
-	// too, and falls back to its last known good version.
-	r := resolver{fresh: fresh, stale: stale, fallback: fallback, why: why, done: map[string]*resolved{}}
-	served := map[string]bool{}
-	var entries []*registry.Entry
-	add := func(e *registry.Entry) {
-		served[e.Prompt.Name] = true
-		entries = append(entries, e)
+	// too, and falls back to its last known good version. An incremental
+	// build resolves only the dirty names (unless one fails), and takes the
+	// others' entries from prev as they are.
+	var dirty map[string]bool
+	var prior map[string]*resolved
+	if inc != nil {
+		dirty = inc.dirty(prev, problems, broken, stale, fallback)
+		prior = inc.prior.res
 	}
-	names := make([]string, 0, len(fresh))
-	for name := range fresh {
-		names = append(names, name)
+	r, results, only := resolveAll(fs, stale, fallback, why, dirty, prior)
+	next := newBuildState(fs, prior, dirty)
+	names := fs.names
+	if only {
+		names = slices.Sorted(maps.Keys(results))
 	}
-	sort.Strings(names)
+	entries := make([]*registry.Entry, 0, len(names)+len(stale)+len(fallback))
+	add := func(e *registry.Entry) { entries = append(entries, e) }
 	for _, name := range names {
 		p := fresh[name]
-		res := r.resolve(name, nil)
-		if res.err == "" && res.height > registry.MaxIncludeDepth {
-			res = &resolved{err: fmt.Sprintf("partials nested %d deep, over the limit of %d", res.height, registry.MaxIncludeDepth)}
+		res, ok := results[name]
+		if !ok {
+			res = prior[name] // not dirty: resolved as before
 		}
 		if res.err != "" {
 			prob := registry.Problem{Path: p.File, Name: name, Message: res.err}
@@ -181,21 +188,29 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 			if old, ok := prev.Get(name); ok {
 				add(old.WithStale(prob.Error()))
 			}
+			next.note(name, nil, nil, b.versions != nil)
 			continue
+		}
+		if dirty != nil && !dirty[name] {
+			if e, ok := unchanged(prev, p, res); ok {
+				add(e)
+				continue
+			}
 		}
 		e, err := b.entry(cfg, p, res, prev)
 		if err != nil {
 			return nil, fmt.Errorf("encode prompt %s: %w", name, err)
 		}
 		add(e)
+		next.note(name, res, e, b.versions != nil)
 	}
+	// The entries so far are the fresh names'. No stale name is fresh, and
+	// no fallback name is fresh or stale to be served.
 	for _, name := range slices.Sorted(maps.Keys(stale)) {
-		if !served[name] {
-			add(stale[name])
-		}
+		add(stale[name])
 	}
 	for _, name := range slices.Sorted(maps.Keys(fallback)) {
-		if served[name] {
+		if _, served := stale[name]; served {
 			continue
 		}
 		res := r.resolve(name, nil)
@@ -208,7 +223,27 @@ func (b *builder) build(ctx context.Context, sha, ref string, prev *registry.Sna
 		}
 		add(e.WithStale(why[name]))
 	}
-	return registry.NewSnapshot(commit, ref, cfg, problems, b.now(), entries), nil
+	built := b.now()
+	var s *registry.Snapshot
+	if only {
+		// The entries are the dirty names'; the others keep prev's.
+		changed := make(map[string]*registry.Entry, len(dirty))
+		for name := range dirty {
+			changed[name] = nil
+		}
+		for _, e := range entries {
+			changed[e.Prompt.Name] = e
+		}
+		var ok bool
+		if s, ok = prev.Next(commit, ref, cfg, problems, built, changed); !ok {
+			entries = allEntries(fs.names, entries[:len(names)], entries[len(names):], prev)
+		}
+	}
+	if s == nil {
+		s = registry.NewSnapshot(commit, ref, cfg, problems, built, entries)
+	}
+	b.keep(ref, s, next, prev, broken, stale, fallback)
+	return s, nil
 }
 
 // entry returns the entry of p with its partials resolved, reusing prev's
@@ -300,18 +335,19 @@ func (b *builder) prefetch(ctx context.Context, cfg registry.RepoConfig, files [
 	return nil
 }
 
-// parse parses file f (default name name) through the memo.
-func (b *builder) parse(ctx context.Context, f registry.FileRef, name string) (*registry.Prompt, error) {
+// parse parses file f (default name name) through the memo. err is a
+// failure to read the file, which is not memoised.
+func (b *builder) parse(ctx context.Context, f registry.FileRef, name string) (parsed, error) {
 	key := f.Blob + "\x00" + f.Path
 	if r, ok := b.memo.get(key); ok {
-		return r.prompt, r.err
+		return r, nil
 	}
 	r, err := b.parseFile(ctx, f, name)
 	if err != nil {
-		return nil, err
+		return parsed{}, err
 	}
 	b.memo.put(key, r)
-	return r.prompt, r.err
+	return r, nil
 }
 
 // parseFile reads and parses file f. Safe for concurrent use.
@@ -366,6 +402,10 @@ type resolver struct {
 	fallback map[string]*registry.Prompt // last good versions from history
 	why      map[string]string           // why each fallback is used
 	done     map[string]*resolved
+	// prior holds, in an incremental build, the previous build's
+	// resolutions of fresh names; those not dirty stand as they are.
+	prior map[string]*resolved
+	dirty map[string]bool
 }
 
 func (r *resolver) lookup(name string) (p *registry.Prompt, stale string, ok bool) {
@@ -391,10 +431,23 @@ func problemName(ps []registry.Problem, path string) string {
 	return ""
 }
 
+// top resolves name's partials for the prompt itself: partials nested too
+// deep are an error here.
+func (r *resolver) top(name string) *resolved {
+	res := r.resolve(name, nil)
+	if res.err == "" && res.height > registry.MaxIncludeDepth {
+		res = &resolved{err: fmt.Sprintf("partials nested %d deep, over the limit of %d", res.height, registry.MaxIncludeDepth)}
+	}
+	return res
+}
+
 // resolve resolves name's partials; stack holds the names being resolved
 // above it, to report cycles.
 func (r *resolver) resolve(name string, stack []string) *resolved {
 	if res, ok := r.done[name]; ok {
+		return res
+	}
+	if res, ok := r.prior[name]; ok && !r.dirty[name] {
 		return res
 	}
 	p, _, _ := r.lookup(name)

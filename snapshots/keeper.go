@@ -117,7 +117,7 @@ func New(opts Options) *Keeper {
 		status:  &syncStatus{},
 		trigger: newTrigger(),
 	}
-	k.builder = builder{src: opts.Source, parser: opts.Parser, now: opts.Now, memo: k.memo}
+	k.builder = builder{src: opts.Source, parser: opts.Parser, now: opts.Now, memo: k.memo, git: opts.Git}
 	if opts.History != nil && opts.Git != nil {
 		k.store = opts.History
 		k.index = history.New(history.Options{Store: opts.History, Git: opts.Git, Source: opts.Source,
