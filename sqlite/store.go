@@ -63,6 +63,9 @@ type Store struct {
 	// file could not be written; nil once a write succeeds.
 	unwritable atomic.Pointer[registry.Error]
 
+	// execInserts are the INSERTs of executions, prepared on the writer.
+	execInserts insertStmts
+
 	now       func() time.Time
 	log       *slog.Logger
 	closeOnce sync.Once
@@ -232,8 +235,9 @@ func (s *Store) Close() error {
 		if s.reader != nil {
 			errs = append(errs, s.reader.Close())
 		}
-		// The writer last: closing the last connection checkpoints the
-		// WAL into the database file.
+		// The writer's prepared statements, then the writer last: closing
+		// the last connection checkpoints the WAL into the database file.
+		errs = append(errs, s.execInserts.close())
 		if s.writer != nil {
 			errs = append(errs, s.writer.Close())
 		}
