@@ -16,6 +16,8 @@ import (
 	"github.com/promptreg/promptreg/registry"
 )
 
+var _ registry.ExecutionStore = (*Store)(nil)
+
 // Limits of Executions.
 const (
 	DefaultExecutions = 50   // executions returned when ExecutionQuery.Limit is 0
