@@ -76,11 +76,11 @@ type Store struct {
 // integrity and applies the migrations it has not applied yet.
 //
 // A damaged file (see ErrDamaged) that holds nothing Git cannot give back
-// (the promotion ledger and the audit log are readable and empty, and no
-// history rewrite ever dropped commits from the version index) is moved
-// aside, with its -wal and -shm files, to promptreg.db.damaged-<UTC time>,
-// logged as an error, and replaced by a new empty database, which the next
-// sync fills from Git.
+// (the promotion ledger, the audit log and the execution history are
+// readable and empty, and no history rewrite ever dropped commits from the
+// version index) is moved aside, with its -wal and -shm files, to
+// promptreg.db.damaged-<UTC time>, logged as an error, and replaced by a
+// new empty database, which the next sync fills from Git.
 // Otherwise Open refuses it, with an error that says what is damaged, what
 // would be lost and how to restore.
 //
