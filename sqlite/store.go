@@ -205,6 +205,13 @@ func dsn(path string, writer bool) string {
 		// multi-row INSERT inside a transaction) in memory, not in temp
 		// files: they were a fifth of the time of a first index.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// Checkpoint the WAL every 4,000 pages (16 MB) rather than 1,000:
+		// a page written by several transactions between two checkpoints
+		// is copied into the file once. Ingesting executions in batches
+		// of 100 (each writes some 60 leaves of executions_prompt) went
+		// from 10,800 to 12,800 rows/s; the slowest commit, the one that
+		// checkpoints, from 38 to 58 ms.
+		q.Add("_pragma", "wal_autocheckpoint(4000)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}
