@@ -169,7 +169,8 @@ type ExecutionPage struct {
 }
 
 // AnalyticsQuery selects the executions analytics summarise: finished ones
-// (succeeded and failed) created in [Since, Until).
+// (succeeded and failed) created in [Since, Until) (a zero time leaves that
+// side open).
 type AnalyticsQuery struct {
 	PromptName  string // "" for all prompts
 	Mode        string // "" for all
@@ -208,7 +209,8 @@ type PromptStats struct {
 	Stats
 }
 
-// BucketStats are the figures of one period of a series.
+// BucketStats are the figures of one period (a UTC hour or day) of a
+// series. Periods without finished executions are not in the series.
 type BucketStats struct {
 	Start time.Time `json:"start"`
 	Stats
@@ -233,12 +235,14 @@ type ExecutionStore interface {
 	InsertExecutions(ctx context.Context, es []Execution) error
 	// ClaimExecutions moves up to n queued executions, oldest first, to
 	// running (StartedAt now, Attempts+1) and returns them with their
-	// Work.
+	// Work. Two claims never return the same execution. Errors: EINVALID
+	// for n < 1.
 	ClaimExecutions(ctx context.Context, n int, now time.Time) ([]Execution, error)
 	// FinishExecution records the end of a running execution: its status
 	// (terminal), output, usage, cost, error… and drops its Work. It
 	// returns false, changing nothing, when the execution is not running
-	// any more (cancelled meanwhile).
+	// any more (cancelled meanwhile). Errors: ENOTFOUND; EINVALID for a
+	// status that is not terminal.
 	FinishExecution(ctx context.Context, e Execution) (bool, error)
 	// CancelExecution cancels a queued or running execution and returns
 	// it as it is now. Errors: ENOTFOUND; ECONFLICT when it already
@@ -247,16 +251,19 @@ type ExecutionStore interface {
 	// RecoverExecutions, at start, returns the executions a previous run
 	// left running to queued when they were attempted fewer than
 	// maxAttempts times, and fails the others with ClassInterrupted.
+	// Errors: EINVALID for maxAttempts < 1.
 	RecoverExecutions(ctx context.Context, maxAttempts int, now time.Time) (requeued, failed int, err error)
-	// Execution returns one execution. Errors: ENOTFOUND.
+	// Execution returns one execution, without its Work. Errors:
+	// ENOTFOUND.
 	Execution(ctx context.Context, id string) (Execution, error)
-	// Executions returns a page of executions, newest first. Errors:
-	// EINVALID for a bad cursor or limit.
+	// Executions returns a page of executions, newest first, without
+	// their Work. Errors: EINVALID for a bad cursor or limit.
 	Executions(ctx context.Context, q ExecutionQuery) (ExecutionPage, error)
 	// PromptsAnalytics returns the figures of every prompt with executions
 	// matching q, by name.
 	PromptsAnalytics(ctx context.Context, q AnalyticsQuery) ([]PromptStats, error)
 	// PromptAnalytics returns one prompt's figures. A prompt without
-	// executions has zero figures, not an error.
+	// executions has zero figures, not an error. Errors: EINVALID for a
+	// bucket other than "", hour and day.
 	PromptAnalytics(ctx context.Context, q AnalyticsQuery) (PromptAnalytics, error)
 }

@@ -4,10 +4,11 @@
 // Today it implements registry.HistoryStore: the version index of each
 // tracked branch (commits, versions, the spans of commits at which each
 // version was current) and the promotion ledger (observed moves of
-// environment refs); and registry.AuditLog, the audit log of writes through
-// the API. Executions and their telemetry and API keys are to live in the
-// same database, each in its own file of this package with its own
-// migration.
+// environment refs); registry.AuditLog, the audit log of writes through
+// the API; and registry.ExecutionStore, the executions (the server's runs
+// and reported ones, with their telemetry), the queue of asynchronous runs
+// and the analytics over them. API keys are to live in the same database,
+// in their own file of this package with its own migration.
 //
 // The schema is owned here: migrations are embedded (migrations/*.sql),
 // numbered, and applied at Open, each in its own transaction together with its
@@ -27,10 +28,11 @@
 // never served in part: a read or write that meets damage fails with an
 // error carrying ErrDamaged, and so does every read and write after it
 // (Health reports it). At Open, a damaged file that holds nothing Git cannot
-// give back (an empty promotion ledger and audit log, and no index that
-// dropped commits of a rewritten history, marked in meta) is moved aside and
-// replaced by an empty database, which the next sync fills from Git; any
-// other damaged file is refused with an error that says how to restore it.
+// give back (an empty promotion ledger, audit log and execution history,
+// and no index that dropped commits of a rewritten history, marked in meta)
+// is moved aside and replaced by an empty database, which the next sync
+// fills from Git; any other damaged file is refused with an error that says
+// how to restore it.
 //
 // A write that fails because the file cannot be written (read-only file,
 // -wal, -shm or directory, full disk, I/O error) carries ErrUnwritable and

@@ -174,7 +174,7 @@ func (s *Store) replaceDamaged(ctx context.Context, damage error) error {
 				"move %s, %s-wal and %s-shm aside by hand: the version index is rebuilt from Git", s.path, err, s.path, s.path, s.path),
 			Err: cause}
 	}
-	s.log.Error("database file was damaged; it held no promotion ledger, no audit log and no rewritten history, "+
+	s.log.Error("database file was damaged; it held no promotion ledger, no audit log, no executions and no rewritten history, "+
 		"so it was moved aside and a new one started: the next sync rebuilds the version index from Git",
 		"path", s.path, "moved_to", moved, "damage", cause)
 	if err := s.openWriter(ctx); err != nil {
@@ -189,7 +189,7 @@ func (s *Store) replaceDamaged(ctx context.Context, damage error) error {
 func (s *Store) refuseDamaged(kept []string, err error, cause error) error {
 	var what string
 	if err != nil {
-		what = fmt.Sprintf(", and whether it holds the promotion ledger or the audit log, which Git cannot give back, cannot be told (%v)", err)
+		what = fmt.Sprintf(", and whether it holds the promotion ledger, the audit log or executions, which Git cannot give back, cannot be told (%v)", err)
 	} else {
 		what = " and holds " + strings.Join(kept, " and ") + ", which Git cannot give back"
 	}
@@ -197,15 +197,16 @@ func (s *Store) refuseDamaged(kept []string, err error, cause error) error {
 	return &registry.Error{Code: registry.EINTERNAL,
 		Message: fmt.Sprintf("database file %s is damaged%s; with the server stopped, "+
 			"restore the data directory (--data) from a backup, or move %s, %s-wal and %s-shm aside "+
-			"to start with an empty promotion ledger and audit log and a version index rebuilt from Git", s.path, what, base, base, base),
+			"to start with an empty promotion ledger, audit log and execution history and a version index rebuilt from Git", s.path, what, base, base, base),
 		Err: cause}
 }
 
 // irreplaceable returns what the database holds that Git cannot give back
 // (none if nothing), read through the writer of a damaged file: the
 // promotion ledger if it has any move, the audit log if it has any entry,
-// and the versions kept from history that a rewrite removed. An error means
-// that this cannot be told.
+// the execution history if it has any execution, and the versions kept
+// from history that a rewrite removed. An error means that this cannot be
+// told.
 func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 	db := s.writer
 	names, err := queryStrings(ctx, db, "SELECT name FROM sqlite_schema WHERE type = 'table'")
@@ -270,6 +271,10 @@ type ledger struct {
 var ledgers = []ledger{
 	{table: "ref_moves", name: "the promotion ledger", one: "move", many: "moves"},
 	{table: "audit_log", name: "the audit log", one: "entry", many: "entries"},
+	// Rows change status but are never deleted, so its AUTOINCREMENT
+	// counter counts them too. (A retention that deletes executions must
+	// change that count.)
+	{table: "executions", name: "the execution history", one: "execution", many: "executions"},
 }
 
 // count returns "1 move" or "n moves", in l's words.

@@ -215,6 +215,27 @@ func TestOpenDamaged(t *testing.T) {
 		wantDamaged(t, err, path, "the audit log (300 entries recorded, which cannot all be read", "from a backup")
 	})
 
+	t.Run("a zeroed page with executions is refused", func(t *testing.T) {
+		clk := newClock()
+		path := indexedDB(t, clk, contents{executions: 3})
+		zeroPage(t, path, "versions")
+		_, err := Open(ctx, Options{Path: path, Now: clk.Now})
+		wantDamaged(t, err, path, "the execution history (3 executions)", "Git cannot give back", "from a backup")
+		for _, other := range []string{"promotion ledger (", "audit log ("} {
+			if strings.Contains(err.Error(), other) {
+				t.Errorf("error %q names an empty %s", err, other)
+			}
+		}
+	})
+
+	t.Run("a zeroed page of the executions themselves is refused", func(t *testing.T) {
+		clk := newClock()
+		path := indexedDB(t, clk, contents{executions: 300})
+		zeroPage(t, path, "executions")
+		_, err := Open(ctx, Options{Path: path, Now: clk.Now})
+		wantDamaged(t, err, path, "the execution history (300 executions recorded, which cannot all be read", "from a backup")
+	})
+
 	t.Run("a zeroed page with a rewritten history is refused", func(t *testing.T) {
 		clk := newClock()
 		path := indexedDB(t, clk, contents{rewrite: true})

@@ -168,9 +168,10 @@ func bigBatch(nCommits, nPrompts, perCommit int) *registry.IndexBatch {
 
 // contents is what indexedDB puts in a database besides the index.
 type contents struct {
-	moves   int  // ref moves recorded in the ledger
-	audit   int  // entries recorded in the audit log
-	rewrite bool // whether a batch rewrote the branch's history
+	moves      int  // ref moves recorded in the ledger
+	audit      int  // entries recorded in the audit log
+	executions int  // executions recorded
+	rewrite    bool // whether a batch rewrote the branch's history
 }
 
 // indexedDB returns the path of a new database holding the index of a
@@ -201,6 +202,15 @@ func indexedDB(t *testing.T, clk *clock, h contents) string {
 	}
 	for i := range h.audit {
 		if _, err := s.RecordAudit(ctx, auditEntry(fmt.Sprintf("team-%02d/prompt-%04d", i%40, i), "key-1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.executions > 0 {
+		var es []registry.Execution
+		for i := range h.executions {
+			es = append(es, succeeded(fmt.Sprintf("ex_%04d", i), i))
+		}
+		if err := s.InsertExecutions(ctx, es); err != nil {
 			t.Fatal(err)
 		}
 	}

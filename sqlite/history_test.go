@@ -513,6 +513,7 @@ func indexTwoBranches(t *testing.T, s *Store) {
 var toSchema2 = []string{
 	"DROP TABLE audit_log",                       // migration 4
 	"ALTER TABLE ref_moves DROP COLUMN by_actor", // migration 5
+	"DROP TABLE executions",                      // migration 6
 	"DELETE FROM schema_migrations WHERE version > 2",
 }
 

@@ -63,6 +63,9 @@ type Store struct {
 	// file could not be written; nil once a write succeeds.
 	unwritable atomic.Pointer[registry.Error]
 
+	// execInserts are the INSERTs of executions, prepared on the writer.
+	execInserts insertStmts
+
 	now       func() time.Time
 	log       *slog.Logger
 	closeOnce sync.Once
@@ -73,11 +76,11 @@ type Store struct {
 // integrity and applies the migrations it has not applied yet.
 //
 // A damaged file (see ErrDamaged) that holds nothing Git cannot give back
-// (the promotion ledger and the audit log are readable and empty, and no
-// history rewrite ever dropped commits from the version index) is moved
-// aside, with its -wal and -shm files, to promptreg.db.damaged-<UTC time>,
-// logged as an error, and replaced by a new empty database, which the next
-// sync fills from Git.
+// (the promotion ledger, the audit log and the execution history are
+// readable and empty, and no history rewrite ever dropped commits from the
+// version index) is moved aside, with its -wal and -shm files, to
+// promptreg.db.damaged-<UTC time>, logged as an error, and replaced by a
+// new empty database, which the next sync fills from Git.
 // Otherwise Open refuses it, with an error that says what is damaged, what
 // would be lost and how to restore.
 //
@@ -202,6 +205,13 @@ func dsn(path string, writer bool) string {
 		// multi-row INSERT inside a transaction) in memory, not in temp
 		// files: they were a fifth of the time of a first index.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// Checkpoint the WAL every 4,000 pages (16 MB) rather than 1,000:
+		// a page written by several transactions between two checkpoints
+		// is copied into the file once. Ingesting executions in batches
+		// of 100 (each writes some 60 leaves of executions_prompt) went
+		// from 10,800 to 12,800 rows/s; the slowest commit, the one that
+		// checkpoints, from 38 to 58 ms.
+		q.Add("_pragma", "wal_autocheckpoint(4000)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}
@@ -232,8 +242,9 @@ func (s *Store) Close() error {
 		if s.reader != nil {
 			errs = append(errs, s.reader.Close())
 		}
-		// The writer last: closing the last connection checkpoints the
-		// WAL into the database file.
+		// The writer's prepared statements, then the writer last: closing
+		// the last connection checkpoints the WAL into the database file.
+		errs = append(errs, s.execInserts.close())
 		if s.writer != nil {
 			errs = append(errs, s.writer.Close())
 		}

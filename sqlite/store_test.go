@@ -53,6 +53,10 @@ func TestOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkPragmas(t, "writer", wconn, 0)
+		var pages int
+		if err := wconn.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&pages); err != nil || pages != 4000 {
+			t.Errorf("writer: PRAGMA wal_autocheckpoint = %d, %v; want 4000", pages, err)
+		}
 		wconn.Close()
 		// Hold several reader connections at once so that each is a
 		// distinct connection of the pool.
