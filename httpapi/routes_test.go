@@ -35,7 +35,7 @@ func TestRouteTable(t *testing.T) {
 
 		switch r.scope {
 		case ScopeWrite, ScopePromote, ScopeExecute, ScopeExecRead, ScopeAdmin:
-			path := strings.NewReplacer("{name}", "some/prompt", "{env}", "production", "{id}", "ex_0123456789ab0123456789abcdef01234567", "*", "some/prompt").Replace(r.path)
+			path := strings.NewReplacer("{name}", "some/prompt", "{env}", "production", "{id}", "ex_0123456789ab0123456789abcdef0123", "*", "some/prompt").Replace(r.path)
 			rec := httptest.NewRecorder()
 			s.Handler().ServeHTTP(rec, httptest.NewRequest(r.method, path, strings.NewReader(`{}`)))
 			if rec.Code != http.StatusUnauthorized {

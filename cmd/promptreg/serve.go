@@ -13,8 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/promptreg/promptreg/executions"
 	"github.com/promptreg/promptreg/gitstore"
 	"github.com/promptreg/promptreg/httpapi"
+	"github.com/promptreg/promptreg/llm"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
 	"github.com/promptreg/promptreg/snapshots"
@@ -34,10 +36,15 @@ type Serve struct {
 	SnapshotCache                    int
 	SnapshotCacheMB                  int
 	FetchUnknownRefs                 bool
+	ProviderTimeout                  time.Duration
+	RecordInputs, ModelsFile         string
+	ExecWorkers                      int
 
 	Stderr io.Writer
 
 	log    *slog.Logger
+	getenv func(string) string
+	execs  *executions.Service
 	store  *gitstore.Store
 	db     *sqlite.Store
 	reg    *snapshots.Keeper
@@ -68,6 +75,10 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	fs.IntVar(&m.SnapshotCacheMB, "snapshot-cache-mb", snapshots.DefaultCacheBytes>>20, "memory those snapshots may take, in MiB")
 	fs.BoolVar(&m.FetchUnknownRefs, "fetch-unknown-refs", true, "look up on the remote, and fetch, a ?ref= the clone does not have (refs/pull/N/head, a branch pushed since the last fetch)")
 	fs.StringVar(&m.GitAuthor, "git-author", "promptreg <promptreg@localhost>", "committer of the commits API writes make, as \"Name <email>\" (the author is the writer)")
+	fs.DurationVar(&m.ProviderTimeout, "provider-timeout", llm.DefaultTimeout, "time limit of one LLM provider call, retries included")
+	fs.StringVar(&m.RecordInputs, "record-inputs", executions.RecordFull, "what executions keep of their rendered input: full, or hash (only its sha256)")
+	fs.StringVar(&m.ModelsFile, "models-file", "", "YAML file of models and prices that adds to or replaces the built-in catalogue")
+	fs.IntVar(&m.ExecWorkers, "exec-workers", executions.DefaultWorkers, "queued (async) executions running at once")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&m.LogFormat, "log-format", "json", "json or text")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -85,6 +96,13 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	if m.Poll < 0 || m.FetchTimeout <= 0 || m.SnapshotCache < 1 || m.SnapshotCacheMB < 1 {
 		return errors.New("serve: --poll must be >= 0, --fetch-timeout > 0, --snapshot-cache and --snapshot-cache-mb >= 1")
 	}
+	if m.ProviderTimeout <= 0 || m.ExecWorkers < 1 {
+		return errors.New("serve: --provider-timeout must be > 0 and --exec-workers >= 1")
+	}
+	if m.RecordInputs != executions.RecordFull && m.RecordInputs != executions.RecordHash {
+		return fmt.Errorf("serve: --record-inputs %q: want full or hash", m.RecordInputs)
+	}
+	m.getenv = getenv
 	var err error
 	m.log, err = newLogger(m.Stderr, m.LogLevel, m.LogFormat)
 	return err
@@ -130,9 +148,28 @@ func (m *Serve) Run(ctx context.Context) error {
 		Keeper: m.reg, Committer: m.store, Mover: m.store, Source: m.store, Parser: parser, Versions: m.reg.History(),
 		Logger: m.log.With("component", "writes"),
 	})
+	catalog, err := llm.LoadCatalog(m.ModelsFile)
+	if err != nil {
+		return fmt.Errorf("--models-file: %w", err)
+	}
+	llmCfg := llm.ConfigFromEnv(m.getenv)
+	llmCfg.Timeout, llmCfg.Logger = m.ProviderTimeout, m.log.With("component", "llm")
+	client, err := llm.New(llmCfg)
+	if err != nil {
+		return err
+	}
+	renderer := render.NewRenderer(render.Options{})
+	m.execs = executions.New(executions.Options{
+		Renderer: renderer, LLM: client, Store: m.db, Cost: catalog.Cost, Workers: m.ExecWorkers,
+		RecordInputs: m.RecordInputs, Logger: m.log.With("component", "executions"),
+	})
+	if err := m.execs.Start(ctx); err != nil {
+		return fmt.Errorf("start the execution queue: %w", err)
+	}
 	m.srv = httpapi.New(httpapi.Options{
-		Snapshots: m.reg, History: m.reg.History(), Renderer: render.NewRenderer(render.Options{}), AdminKey: m.AdminKey, WebhookSecret: m.WebhookSecret,
-		Writer: writer, Audit: m.db, Logger: m.log.With("component", "http"),
+		Snapshots: m.reg, History: m.reg.History(), Renderer: renderer, AdminKey: m.AdminKey, WebhookSecret: m.WebhookSecret,
+		Writer: writer, Audit: m.db, Executions: m.execs, ExecutionStore: m.db, Parser: parser,
+		Models: func() any { return catalog.Models() }, Logger: m.log.With("component", "http"),
 	})
 	if err := m.srv.Start(m.Addr); err != nil {
 		return err
@@ -173,6 +210,9 @@ func (m *Serve) Close() error {
 	if m.cancel != nil {
 		m.cancel()
 		m.wg.Wait()
+	}
+	if m.execs != nil {
+		m.execs.Close(m.ShutdownWait)
 	}
 	if m.reg != nil {
 		m.reg.Close()
