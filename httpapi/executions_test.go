@@ -355,7 +355,7 @@ func TestExecuteAsync(t *testing.T) {
 	if r := e.admin("/v1/executions/ex_nope"); r.status != http.StatusBadRequest {
 		t.Errorf("bad id: %d", r.status)
 	}
-	if r := e.admin("/v1/executions/ex_"+strings.Repeat("0", 30)+"ab"); r.status != http.StatusNotFound {
+	if r := e.admin("/v1/executions/ex_" + strings.Repeat("0", 30) + "ab"); r.status != http.StatusNotFound {
 		t.Errorf("unknown id: %d", r.status)
 	}
 }
