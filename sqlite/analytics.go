@@ -184,20 +184,22 @@ func groupStats(ctx context.Context, tx *sql.Tx, key, where string, args []any) 
 		var priced int64
 		var cost sql.NullFloat64
 		var lat sql.RawBytes
-		if err := rows.Scan(&g.key, &g.Executions, &g.Failed, &g.PromptTokens, &g.CompletionTokens, &cost, &priced, &lat); err != nil {
+		if err := rows.Scan(&g.key, &g.Executions, &g.PromptTokens, &g.CompletionTokens, &cost, &priced, &lat); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		g.UnpricedExecutions = g.Executions - priced
-		if g.Executions > 0 {
-			g.ErrorRate = float64(g.Failed) / float64(g.Executions)
-		}
 		if cost.Valid {
 			g.CostUSD = &cost.Float64
 		}
 		if latencies, err = parseLatencies(latencies[:0], lat); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		// Finished executions are succeeded (one latency each) or failed.
+		g.Failed = g.Executions - int64(len(latencies))
+		if g.Executions > 0 {
+			g.ErrorRate = float64(g.Failed) / float64(g.Executions)
 		}
 		if len(latencies) > 0 {
 			slices.Sort(latencies)
@@ -216,7 +218,7 @@ func groupQuery(key, where string) string {
 	if key == "" {
 		sel = "''"
 	}
-	query := "SELECT " + sel + `, count(*), count(*) FILTER (WHERE status = 'failed'),
+	query := "SELECT " + sel + `, count(*),
     coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), sum(cost_usd), count(cost_usd),
     group_concat(latency_ms) FILTER (WHERE status = 'succeeded')
 FROM executions INDEXED BY executions_prompt WHERE ` + where

@@ -567,7 +567,7 @@ const windowRows = 100_000
 // that since and until bound (zero: open) through executions_created.
 //
 // Through the index, a page costs a sort of the sequence numbers of every
-// execution created in the window, whatever the other filters: 25 ms for a
+// execution created in the window, whatever the other filters: 40 ms for a
 // day of 34,000, 0.9 s for 1,000,000. Read newest first from the table, it
 // costs the rows created after the window, then the rows up to the page's
 // last match, which for a filter that matches little may be every row
