@@ -8,7 +8,7 @@ ADDR    ?= 127.0.0.1:8080
 # API keys exist. Local use only; set your own anywhere else.
 ADMIN_KEY ?= dev-admin-key
 
-.PHONY: build test lint run bench bench-http bench-render bench-history bench-writes clean
+.PHONY: build test lint run bench bench-http bench-render bench-history bench-writes bench-exec clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/promptreg
@@ -34,7 +34,7 @@ run: build
 
 # Every benchmark prints its figures beside a baseline measured in the same
 # run (these machines are shared and noisy): see README.md, Performance.
-bench: bench-http bench-render bench-history bench-writes
+bench: bench-http bench-render bench-history bench-writes bench-exec
 
 # GET /v1/prompts/{name} (200 and 304) against a minimal net/http server
 # answering the same bytes, from a second process on 127.0.0.1.
@@ -55,6 +55,15 @@ bench-history:
 # prompts and on the generated P=2,000 × C=10,000 repository.
 bench-writes:
 	$(GO) test -run '^$$' -bench 'BenchmarkPut$$' -benchtime 20x -timeout 30m ./httpapi
+
+# Executions: ingest over HTTP (batches of 100) against plain batched INSERTs
+# into the same SQLite file, with GET /v1/prompts/{name} latency before and
+# during it; the store's ingest against the same floor, and the cost of each
+# index; analytics over 1,000,000 executions (builds a 1 GB fixture).
+bench-exec:
+	$(GO) run ./internal/cmd/benchexec -seconds 5
+	$(GO) test -run '^$$' -bench 'BenchmarkInsertExecutions' -benchtime 300x ./sqlite
+	$(GO) test -run '^$$' -bench 'BenchmarkExecutionQueries' -benchtime 5x -timeout 60m ./sqlite
 
 clean:
 	rm -rf bin .run

@@ -348,6 +348,15 @@ func (s *Server) ingestExecutions(c echo.Context) error {
 	if s.executions == nil {
 		return registry.Errorf(registry.ENOTFOUND, "executions are not enabled on this server")
 	}
+	// Ingest is CPU-bound (decoding, validating) and ends in the one
+	// SQLite writer: running more at once than half the CPUs adds no
+	// throughput and takes the CPUs the reads need.
+	select {
+	case s.ingestSlots <- struct{}{}:
+		defer func() { <-s.ingestSlots }()
+	case <-c.Request().Context().Done():
+		return registry.Errorf(registry.ETIMEOUT, "ingest: gave up waiting for the ingests before it")
+	}
 	var b struct {
 		Executions []executions.IngestItem `json:"executions"`
 	}

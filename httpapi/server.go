@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -100,6 +101,7 @@ type Server struct {
 	execStore     registry.ExecutionStore
 	parser        registry.Parser
 	models        func() any
+	ingestSlots   chan struct{} // a token per ingest running
 
 	echo     *echo.Echo
 	http     *http.Server
@@ -125,6 +127,7 @@ func New(opts Options) *Server {
 		execStore:     opts.ExecutionStore,
 		parser:        opts.Parser,
 		models:        opts.Models,
+		ingestSlots:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		promReg:       opts.Metrics,
 		delivery:      newDeliveries(4096),
 	}
