@@ -265,9 +265,17 @@ func (s *Service) call(ctx context.Context, e registry.Execution, w work, onDelt
 	if err != nil && w.Fallback != nil && !streamed && ctx.Err() == nil && fallsBack(err) {
 		s.log.Warn("provider failed; trying the fallback", "id", e.ID, "provider", req.Provider, "model", req.Model,
 			"fallback", w.Fallback.Provider+"/"+w.Fallback.Model, "err", err)
+		primaryErr := err
 		req = *w.Fallback
 		start = s.now()
-		resp, err = s.llm.Complete(ctx, req, delta)
+		if resp, err = s.llm.Complete(ctx, req, delta); err != nil {
+			// Say why both failed: the primary's failure is often the one
+			// to fix (a missing key).
+			class, msg := classify(ctx, err)
+			_, pmsg := classify(ctx, primaryErr)
+			err = &registry.ProviderError{Class: class, Message: fmt.Sprintf("%s (the fallback %s/%s, tried after %s/%s failed: %s)",
+				msg, req.Provider, req.Model, w.Request.Provider, w.Request.Model, pmsg)}
+		}
 	}
 	done := s.now().UTC()
 	e.Provider, e.Model = req.Provider, req.Model

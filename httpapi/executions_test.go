@@ -174,6 +174,9 @@ func TestExecuteSync(t *testing.T) {
 	if r := e.do(http.MethodPost, "/v1/prompts/greet/execute", []byte(`{"variables":{"name":"x"}}`)); r.status != http.StatusUnauthorized {
 		t.Errorf("without a key: %d", r.status)
 	}
+	if r := e.post("/v1/prompts/greet/execute", map[string]any{"variables": map[string]any{"name": "x"}, "model": map[string]any{"provider": "gemini", "name": "gemini-2.5-flash"}}); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "GEMINI_API_KEY") {
+		t.Errorf("a provider that is not configured: %d %s", r.status, r.body)
+	}
 	if n := len(e.openai.Requests()); n != 1 {
 		t.Errorf("refused requests reached the provider: %d calls", n)
 	}

@@ -157,7 +157,8 @@ func (c *Client) Complete(ctx context.Context, req registry.LLMRequest, onDelta 
 	}
 	p, ok := c.providers[name]
 	if !ok {
-		msg := fmt.Sprintf("provider %q is not configured", req.Provider)
+		env := strings.ToUpper(name)
+		msg := fmt.Sprintf("provider %q is not configured: set %s_API_KEY (or %s_BASE_URL for a server that needs no key)", req.Provider, env, env)
 		if defaultBaseURL(name) == "" {
 			msg = fmt.Sprintf("unknown provider %q (want openai, anthropic or gemini)", req.Provider)
 		}
