@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -222,24 +223,21 @@ func view(e registry.Execution) executionView {
 
 // getExecution serves GET /v1/executions/{id}.
 func (s *Server) getExecution(c echo.Context) error {
-	id, err := s.executionID(c)
-	if err != nil {
-		return err
-	}
-	e, err := s.executions.Get(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, view(e))
+	return s.executionAction(c, func(ctx context.Context, id string) (registry.Execution, error) { return s.executions.Get(ctx, id) })
 }
 
 // cancelExecution serves POST /v1/executions/{id}/cancel.
 func (s *Server) cancelExecution(c echo.Context) error {
+	return s.executionAction(c, func(ctx context.Context, id string) (registry.Execution, error) { return s.executions.Cancel(ctx, id) })
+}
+
+// executionAction answers the execution do returns for the path's id.
+func (s *Server) executionAction(c echo.Context, do func(ctx context.Context, id string) (registry.Execution, error)) error {
 	id, err := s.executionID(c)
 	if err != nil {
 		return err
 	}
-	e, err := s.executions.Cancel(c.Request().Context(), id)
+	e, err := do(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

@@ -218,7 +218,7 @@ func existingID(ctx context.Context, tx *sql.Tx, es []registry.Execution) (strin
 		for i := range part {
 			args[i] = part[i].ID
 		}
-		ids, err := txStrings(ctx, tx, "SELECT id FROM executions WHERE id IN (?"+strings.Repeat(", ?", len(part)-1)+")", args...)
+		ids, err := queryStrings(ctx, tx, "SELECT id FROM executions WHERE id IN (?"+strings.Repeat(", ?", len(part)-1)+")", args...)
 		if err != nil {
 			return "", err
 		}
@@ -745,22 +745,4 @@ func floatValue(v *float64) any {
 		return nil
 	}
 	return *v
-}
-
-// txStrings returns the one text column of the rows query selects in tx.
-func txStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, closeRows(rows)
 }
