@@ -120,7 +120,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	for name, pc := range cfg.Providers {
 		p := &provider{name: name, key: pc.APIKey}
-		switch name {
+		wire := pc.Wire
+		if wire == "" {
+			wire = name
+		}
+		switch wire {
 		case OpenAI:
 			p.dialect = openAI{}
 		case Anthropic:
@@ -128,7 +132,7 @@ func New(cfg Config) (*Client, error) {
 		case Gemini:
 			p.dialect = gemini{}
 		default:
-			return nil, registry.Errorf(registry.EINVALID, "unknown LLM provider %q (want openai, anthropic or gemini)", name)
+			return nil, registry.Errorf(registry.EINVALID, "LLM provider %q: unknown wire %q (want openai, anthropic or gemini)", name, wire)
 		}
 		base := pc.BaseURL
 		if base == "" {
@@ -160,7 +164,7 @@ func (c *Client) Complete(ctx context.Context, req registry.LLMRequest, onDelta 
 		env := strings.ToUpper(name)
 		msg := fmt.Sprintf("provider %q is not configured: set %s_API_KEY (or %s_BASE_URL for a server that needs no key)", req.Provider, env, env)
 		if defaultBaseURL(name) == "" {
-			msg = fmt.Sprintf("unknown provider %q (want openai, anthropic or gemini)", req.Provider)
+			msg = fmt.Sprintf("unknown provider %q: want openai, anthropic, gemini, or one the --providers file names", req.Provider)
 		}
 		return nil, &registry.ProviderError{Class: registry.ClassNoProvider, Message: msg}
 	}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -561,5 +563,47 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	wantClass(t, err, registry.ClassBadResponse)
 	if len(other.Requests()) != 0 {
 		t.Error("the key went to the redirect's host")
+	}
+}
+
+// TestProvidersFile: a file adds a provider of another name speaking a
+// known wire (an Ollama behind OpenAI's API), and moves a known one, its key
+// read from the variable it names.
+func TestProvidersFile(t *testing.T) {
+	ollama := fakellm.New(t, fakellm.OpenAI, fakellm.Reply{Text: "local"})
+	ant := fakellm.New(t, fakellm.Anthropic, fakellm.Reply{Text: "moved"})
+	ant.RequireKey("sk-from-var")
+	path := filepath.Join(t.TempDir(), "providers.yaml")
+	os.WriteFile(path, []byte("providers:\n  ollama:\n    wire: openai\n    base_url: "+ollama.BaseURL()+
+		"\n  anthropic:\n    base_url: "+ant.BaseURL()+"\n    api_key_env: ANT_KEY\n"), 0o644)
+	cfg := ConfigFromEnv(func(string) string { return "" })
+	env := map[string]string{"ANT_KEY": "sk-from-var"}
+	if err := LoadProviders(&cfg, path, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []registry.Message{{Role: "user", Content: "hi"}}
+	for provider, want := range map[string]string{"ollama": "local", "anthropic": "moved"} {
+		resp, err := c.Complete(context.Background(), registry.LLMRequest{Provider: provider, Model: "m", Messages: msgs}, nil)
+		if err != nil || resp.Text != want {
+			t.Errorf("%s: %v, %v; want %q", provider, resp, err, want)
+		}
+	}
+	for _, bad := range []string{
+		"providers:\n  ollama:\n    base_url: http://127.0.0.1:1\n",              // no wire
+		"providers:\n  ollama:\n    wire: openai\n",                              // no base URL
+		"providers:\n  x:\n    wire: cohere\n    base_url: http://127.0.0.1:1\n", // unknown wire
+		"providers:\n  openai:\n    api_key_env: UNSET\n",                        // variable not set
+		"providers:\n  openai:\n    api_key_env: ANT_KEY\n    api_key: sk-x\n",   // both
+		"provider:\n  openai: {}\n",                                              // unknown key
+	} {
+		os.WriteFile(path, []byte(bad), 0o644)
+		cfg := Config{}
+		if err := LoadProviders(&cfg, path, func(k string) string { return env[k] }); registry.ErrorCode(err) != registry.EINVALID {
+			t.Errorf("LoadProviders(%q) = %v, want EINVALID", bad, err)
+		}
 	}
 }

@@ -1,11 +1,19 @@
 package llm
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/promptreg/promptreg/registry"
 )
 
 // Providers this package speaks.
@@ -35,6 +43,10 @@ const (
 type ProviderConfig struct {
 	BaseURL string
 	APIKey  string
+	// Wire is the API the provider speaks (OpenAI, Anthropic, Gemini);
+	// "" is its name's. A provider named otherwise ("ollama",
+	// "openrouter") needs one, and a base URL.
+	Wire string
 }
 
 // Config configures a Client.
@@ -106,4 +118,70 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// providersFile is the providers file --providers names.
+type providersFile struct {
+	Providers map[string]struct {
+		Wire    string `yaml:"wire"`
+		BaseURL string `yaml:"base_url"`
+		// APIKeyEnv names the environment variable holding the key (keys
+		// stay out of files); APIKey is the key itself, for servers whose
+		// key is no secret.
+		APIKeyEnv string `yaml:"api_key_env"`
+		APIKey    string `yaml:"api_key"`
+	} `yaml:"providers"`
+}
+
+// LoadProviders reads a providers file into cfg.Providers: each entry
+// replaces the fields it sets of the provider of that name (configured from
+// the environment or not), so a file can add providers ("ollama" speaking
+// OpenAI's wire) or move one to another endpoint. Errors: EINVALID for a
+// file that does not parse, an unknown wire, a provider of another name
+// without a wire or a base URL, a key variable that is not set.
+func LoadProviders(cfg *Config, path string, getenv func(string) string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return registry.Errorf(registry.EINVALID, "providers file: %v", err)
+	}
+	var f providersFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return registry.Errorf(registry.EINVALID, "providers file %s: %v", path, err)
+	}
+	if cfg.Providers == nil {
+		cfg.Providers = map[string]ProviderConfig{}
+	}
+	for name, p := range f.Providers {
+		pc := cfg.Providers[name]
+		if p.Wire != "" {
+			pc.Wire = strings.ToLower(p.Wire)
+		}
+		if p.BaseURL != "" {
+			pc.BaseURL = p.BaseURL
+		}
+		switch {
+		case p.APIKeyEnv != "" && p.APIKey != "":
+			return registry.Errorf(registry.EINVALID, "providers file: %s: api_key_env or api_key, not both", name)
+		case p.APIKeyEnv != "":
+			if pc.APIKey = strings.TrimSpace(getenv(p.APIKeyEnv)); pc.APIKey == "" {
+				return registry.Errorf(registry.EINVALID, "providers file: %s: the variable %s is not set", name, p.APIKeyEnv)
+			}
+		case p.APIKey != "":
+			pc.APIKey = p.APIKey
+		}
+		wire := pc.Wire
+		if wire == "" {
+			wire = name
+		}
+		if defaultBaseURL(wire) == "" {
+			return registry.Errorf(registry.EINVALID, "providers file: %s: wire must be openai, anthropic or gemini", name)
+		}
+		if pc.BaseURL == "" && defaultBaseURL(name) == "" {
+			return registry.Errorf(registry.EINVALID, "providers file: %s: base_url is required for a provider of that name", name)
+		}
+		cfg.Providers[strings.ToLower(name)] = pc
+	}
+	return nil
 }

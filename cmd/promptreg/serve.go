@@ -38,6 +38,7 @@ type Serve struct {
 	FetchUnknownRefs                 bool
 	ProviderTimeout                  time.Duration
 	RecordInputs, ModelsFile         string
+	ProvidersFile                    string
 	ExecWorkers                      int
 
 	Stderr io.Writer
@@ -77,6 +78,7 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.GitAuthor, "git-author", "promptreg <promptreg@localhost>", "committer of the commits API writes make, as \"Name <email>\" (the author is the writer)")
 	fs.DurationVar(&m.ProviderTimeout, "provider-timeout", llm.DefaultTimeout, "time limit of one LLM provider call, retries included")
 	fs.StringVar(&m.RecordInputs, "record-inputs", executions.RecordFull, "what executions keep of their rendered input: full, or hash (only its sha256)")
+	fs.StringVar(&m.ProvidersFile, "providers", "", "YAML file of LLM providers: more OpenAI-compatible servers by name, other endpoints or key variables (see README)")
 	fs.StringVar(&m.ModelsFile, "models-file", "", "YAML file of models and prices that adds to or replaces the built-in catalogue")
 	fs.IntVar(&m.ExecWorkers, "exec-workers", executions.DefaultWorkers, "queued (async) executions running at once")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -153,6 +155,11 @@ func (m *Serve) Run(ctx context.Context) error {
 		return fmt.Errorf("--models-file: %w", err)
 	}
 	llmCfg := llm.ConfigFromEnv(m.getenv)
+	if m.ProvidersFile != "" {
+		if err := llm.LoadProviders(&llmCfg, m.ProvidersFile, m.getenv); err != nil {
+			return fmt.Errorf("--providers: %w", err)
+		}
+	}
 	llmCfg.Timeout, llmCfg.Logger = m.ProviderTimeout, m.log.With("component", "llm")
 	client, err := llm.New(llmCfg)
 	if err != nil {
