@@ -271,3 +271,25 @@ func TestLintPins(t *testing.T) {
 		}
 	}
 }
+
+func TestServeRefusesABadProvidersFile(t *testing.T) {
+	repo := gittest.New(t)
+	repo.Write("a.prompt", "a")
+	repo.Commit("seed")
+	path := filepath.Join(t.TempDir(), "providers.yaml")
+	os.WriteFile(path, []byte("providers:\n  ollama:\n    base_url: http://127.0.0.1:1\n"), 0o644)
+	m := &Serve{Stderr: io.Discard}
+	if err := m.ParseFlags([]string{"--repo", repo.Path(), "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--providers", path}, getenvFrom(nil)); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "--providers") || !strings.Contains(err.Error(), "wire") {
+		t.Errorf("Run with a provider without a wire = %v, want an error naming --providers and the wire", err)
+	}
+	for _, args := range [][]string{{"--record-inputs", "some"}, {"--exec-workers", "0"}, {"--provider-timeout", "0s"}} {
+		m := &Serve{Stderr: io.Discard}
+		if err := m.ParseFlags(append([]string{"--repo", repo.Path()}, args...), getenvFrom(nil)); err == nil {
+			t.Errorf("ParseFlags(%v) accepted", args)
+		}
+	}
+}
