@@ -27,25 +27,54 @@ const (
 	runStream = "stream"
 )
 
-// executeBody is the body of the execute routes, under our names and
-// PromptLedger's (prompt_name, version_number, model {provider,
-// model_name}, environment).
-type executeBody struct {
-	PromptName    string          `json:"prompt_name"`
+// runFields are the fields of every execute body that say how to run:
+// the variables, the model and the record's labels.
+type runFields struct {
 	Variables     json.RawMessage `json:"variables"`
 	Undefined     string          `json:"undefined"`
-	Env           string          `json:"env"`
-	Environment   string          `json:"environment"`
-	Ref           string          `json:"ref"`
-	Version       int             `json:"version"`
-	VersionNumber int             `json:"version_number"`
-	Checksum      string          `json:"checksum"`
 	Model         json.RawMessage `json:"model"`
 	ModelName     string          `json:"model_name"`
 	Params        map[string]any  `json:"params"`
 	Mode          string          `json:"mode"`
 	Metadata      map[string]any  `json:"metadata"`
 	CorrelationID string          `json:"correlation_id"`
+}
+
+// run returns the run these fields ask for, for key keyID. model is
+// {provider, name | model_name} or a bare model name.
+func (f *runFields) run(keyID string) (executions.Run, error) {
+	run := executions.Run{Variables: f.Variables, Undefined: f.Undefined, ModelName: f.ModelName, Params: f.Params,
+		Metadata: f.Metadata, CorrelationID: f.CorrelationID, KeyID: keyID}
+	if len(f.Model) == 0 || string(f.Model) == "null" {
+		return run, nil
+	}
+	switch f.Model[0] {
+	case '"':
+		if err := json.Unmarshal(f.Model, &run.ModelName); err != nil {
+			return run, jsonError(err)
+		}
+	case '{':
+		if err := json.Unmarshal(f.Model, &run.Model); err != nil {
+			return run, jsonError(err)
+		}
+	default:
+		return run, registry.Errorf(registry.EINVALID, "model must be an object {provider, model_name} or a model name")
+	}
+	return run, nil
+}
+
+// executeBody is the body of the execute routes, under our names and
+// PromptLedger's (prompt_name, version_number, model {provider,
+// model_name}, environment).
+type executeBody struct {
+	PromptName    string `json:"prompt_name"`
+	Env           string `json:"env"`
+	Environment   string `json:"environment"`
+	Ref           string `json:"ref"`
+	Version       int    `json:"version"`
+	VersionNumber int    `json:"version_number"`
+	Checksum      string `json:"checksum"`
+	runFields
 }
 
 // run turns the body into the execution to make of prompt name: the
@@ -75,22 +104,11 @@ func (s *Server) run(c echo.Context, name string, b *executeBody) (executions.Ru
 			return executions.Run{}, err
 		}
 	}
-	run := executions.Run{Variables: b.Variables, Undefined: b.Undefined, ModelName: b.ModelName, Params: b.Params,
-		Metadata: b.Metadata, CorrelationID: b.CorrelationID, KeyID: keyID(c), Environment: firstOf(sel.Env, label)}
-	if len(b.Model) > 0 && string(b.Model) != "null" {
-		switch b.Model[0] {
-		case '"': // a bare model name
-			if err := json.Unmarshal(b.Model, &run.ModelName); err != nil {
-				return run, jsonError(err)
-			}
-		case '{':
-			if err := json.Unmarshal(b.Model, &run.Model); err != nil {
-				return run, jsonError(err)
-			}
-		default:
-			return run, registry.Errorf(registry.EINVALID, "model must be an object {provider, model_name} or a model name")
-		}
+	run, err := b.run(keyID(c))
+	if err != nil {
+		return run, err
 	}
+	run.Environment = firstOf(sel.Env, label)
 	e, snap, _, err := s.resolvePrompt(c.Request().Context(), name, sel)
 	if err != nil {
 		return run, err
@@ -430,15 +448,8 @@ func (s *sse) end(e registry.Execution, err error) error {
 // playgroundBody is the body of the playground routes: a template that is
 // not in the repository.
 type playgroundBody struct {
-	Template      string          `json:"template"`
-	Variables     json.RawMessage `json:"variables"`
-	Undefined     string          `json:"undefined"`
-	Model         json.RawMessage `json:"model"`
-	ModelName     string          `json:"model_name"`
-	Params        map[string]any  `json:"params"`
-	Mode          string          `json:"mode"`
-	Metadata      map[string]any  `json:"metadata"`
-	CorrelationID string          `json:"correlation_id"`
+	Template string `json:"template"`
+	runFields
 }
 
 // playgroundName is the name a playground template is recorded under when
@@ -480,17 +491,9 @@ func (s *Server) playgroundRun(c echo.Context, b *playgroundBody) (executions.Ru
 	if err != nil {
 		return executions.Run{}, err
 	}
-	run := executions.Run{Snapshot: snap, Entry: e, Mode: registry.ModePlayground, Variables: b.Variables, Undefined: b.Undefined,
-		ModelName: b.ModelName, Params: b.Params, Metadata: b.Metadata, CorrelationID: b.CorrelationID, KeyID: keyID(c)}
-	eb := executeBody{Model: b.Model}
-	if len(eb.Model) > 0 && string(eb.Model) != "null" {
-		if err := json.Unmarshal(b.Model, &run.Model); err != nil {
-			if err := json.Unmarshal(b.Model, &run.ModelName); err != nil {
-				return run, registry.Errorf(registry.EINVALID, "model must be an object {provider, model_name} or a model name")
-			}
-		}
-	}
-	return run, nil
+	run, err := b.run(keyID(c))
+	run.Snapshot, run.Entry, run.Mode = snap, e, registry.ModePlayground
+	return run, err
 }
 
 // playgroundRender serves POST /v1/playground/render.

@@ -23,13 +23,22 @@ const (
 // saveBody is the body of PUT /v1/prompts/{name}: the whole file as
 // content, or the fields to set, under PromptLedger's names.
 type saveBody struct {
-	Name           string          `json:"name"`
-	Content        *string         `json:"content"`
+	Name      string  `json:"name"`
+	Content   *string `json:"content"`
+	CreatedBy string  `json:"created_by"`
+	SetActive *bool   `json:"set_active"`
+	Message   string  `json:"message"`
+	// Mode is PromptLedger's: a PUT saves in full mode.
+	Mode string `json:"mode"`
+	promptFields
+}
+
+// promptFields are the fields of a prompt a save or a registration sets,
+// under PromptLedger's names.
+type promptFields struct {
 	TemplateSource *string         `json:"template_source"`
 	Description    *string         `json:"description"`
 	OwnerTeam      *string         `json:"owner_team"`
-	CreatedBy      string          `json:"created_by"`
-	SetActive      *bool           `json:"set_active"`
 	Tags           *[]string       `json:"tags"`
 	Metadata       json.RawMessage `json:"metadata"`
 	Model          json.RawMessage `json:"model"`
@@ -37,13 +46,10 @@ type saveBody struct {
 	Params         json.RawMessage `json:"params"`
 	InputSchema    json.RawMessage `json:"input_schema"`
 	OutputSchema   json.RawMessage `json:"output_schema"`
-	Message        string          `json:"message"`
-	// Mode is PromptLedger's: a PUT saves in full mode.
-	Mode string `json:"mode"`
 }
 
 // fields converts the body's fields for writes.
-func (b *saveBody) fields() (writes.Fields, error) {
+func (b *promptFields) fields() (writes.Fields, error) {
 	f := writes.Fields{Template: b.TemplateSource, Description: b.Description, OwnerTeam: b.OwnerTeam,
 		Tags: b.Tags, ModelName: b.ModelName}
 	for _, j := range []struct {
@@ -202,18 +208,9 @@ func (s *Server) writeTags(c echo.Context, name string, remove bool) error {
 // registerBody is the body of POST /v1/prompts/register-code.
 type registerBody struct {
 	Prompts []struct {
-		Name           string          `json:"name"`
-		TemplateSource *string         `json:"template_source"`
-		TemplateHash   string          `json:"template_hash"`
-		Description    *string         `json:"description"`
-		OwnerTeam      *string         `json:"owner_team"`
-		Tags           *[]string       `json:"tags"`
-		Metadata       json.RawMessage `json:"metadata"`
-		Model          json.RawMessage `json:"model"`
-		ModelName      *string         `json:"model_name"`
-		Params         json.RawMessage `json:"params"`
-		InputSchema    json.RawMessage `json:"input_schema"`
-		OutputSchema   json.RawMessage `json:"output_schema"`
+		Name         string `json:"name"`
+		TemplateHash string `json:"template_hash"`
+		promptFields
 	} `json:"prompts"`
 	DryRun    bool   `json:"dry_run"`
 	Message   string `json:"message"`
@@ -231,10 +228,7 @@ func (s *Server) registerCode(c echo.Context) error {
 	}
 	req := writes.RegisterRequest{DryRun: b.DryRun, Message: b.Message, Actor: s.actor(c, b.CreatedBy)}
 	for _, p := range b.Prompts {
-		sb := saveBody{TemplateSource: p.TemplateSource, Description: p.Description, OwnerTeam: p.OwnerTeam, Tags: p.Tags,
-			Metadata: p.Metadata, Model: p.Model, ModelName: p.ModelName, Params: p.Params,
-			InputSchema: p.InputSchema, OutputSchema: p.OutputSchema}
-		f, err := sb.fields()
+		f, err := p.fields()
 		if err != nil {
 			return a.done(nil, registry.Errorf(registry.EINVALID, "%s: %s", p.Name, registry.ErrorMessage(err)))
 		}
