@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -396,14 +398,21 @@ func (s *Server) ingestExecutions(c echo.Context) error {
 	return c.JSON(status, res)
 }
 
+// sseHeartbeat is how often an event stream with nothing to say sends a
+// comment, so that proxies and clients do not take a long model call (or a
+// queued execution) for a dead connection.
+const sseHeartbeat = 15 * time.Second
+
 // sse writes a Server-Sent Events answer: delta events, then one done or
-// error event.
+// error event, with heartbeat comments while nothing else is sent.
 type sse struct {
-	c    echo.Context
-	open bool
+	w      *echo.Response
+	mu     sync.Mutex // serialises writes: the events and the heartbeat
+	stop   chan struct{}
+	exited chan struct{} // closed when the heartbeat returned
 }
 
-// startSSE starts the event stream.
+// startSSE starts the event stream and its heartbeat; end stops it.
 func startSSE(c echo.Context) *sse {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/event-stream")
@@ -411,7 +420,43 @@ func startSSE(c echo.Context) *sse {
 	h.Set("X-Accel-Buffering", "no")
 	c.Response().WriteHeader(http.StatusOK)
 	c.Response().Flush()
-	return &sse{c: c, open: true}
+	s := &sse{w: c.Response(), stop: make(chan struct{}), exited: make(chan struct{})}
+	go s.heartbeat(c.Request().Context().Done(), sseHeartbeat)
+	return s
+}
+
+// heartbeat sends a comment every while until end, or the client leaves.
+// It touches only the response writer, never the echo context (pooled
+// once the handler returns: end waits for it to exit).
+func (s *sse) heartbeat(gone <-chan struct{}, every time.Duration) {
+	defer close(s.exited)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-gone:
+			return
+		case <-t.C:
+			s.write(": ping\n\n")
+		}
+	}
+}
+
+func (s *sse) write(text string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.stop:
+		return nil // ended: the handler has returned
+	default:
+	}
+	if _, err := io.WriteString(s.w, text); err != nil {
+		return err
+	}
+	s.w.Flush()
+	return nil
 }
 
 func (s *sse) event(name string, v any) error {
@@ -419,11 +464,7 @@ func (s *sse) event(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(s.c.Response(), "event: %s\ndata: %s\n\n", name, data); err != nil {
-		return err
-	}
-	s.c.Response().Flush()
-	return nil
+	return s.write(fmt.Sprintf("event: %s\ndata: %s\n\n", name, data))
 }
 
 // delta sends a piece of text.
@@ -434,15 +475,21 @@ func (s *sse) delta(text string) error {
 // end sends done with the execution, or error with what failed (and the
 // execution's id when it was recorded).
 func (s *sse) end(e registry.Execution, err error) error {
-	if err == nil {
-		return s.event("done", view(e))
+	name, body := "done", any(view(e))
+	if err != nil {
+		b := map[string]any{"error": map[string]string{"code": registry.ErrorCode(err), "message": registry.ErrorMessage(err)}}
+		if e.ID != "" {
+			b["execution_id"] = e.ID
+			b["execution"] = view(e)
+		}
+		name, body = "error", b
 	}
-	body := map[string]any{"error": map[string]string{"code": registry.ErrorCode(err), "message": registry.ErrorMessage(err)}}
-	if e.ID != "" {
-		body["execution_id"] = e.ID
-		body["execution"] = view(e)
-	}
-	return s.event("error", body)
+	werr := s.event(name, body)
+	s.mu.Lock()
+	close(s.stop)
+	s.mu.Unlock()
+	<-s.exited
+	return werr
 }
 
 // playgroundBody is the body of the playground routes: a template that is
