@@ -7,8 +7,8 @@
 // environment refs); registry.AuditLog, the audit log of writes through
 // the API; and registry.ExecutionStore, the executions (the server's runs
 // and reported ones, with their telemetry), the queue of asynchronous runs
-// and the analytics over them. API keys are to live in the same database,
-// in their own file of this package with its own migration.
+// and the analytics over them; and registry.KeyStore, the API keys, stored
+// as hashes.
 //
 // The schema is owned here: migrations are embedded (migrations/*.sql),
 // numbered, and applied at Open, each in its own transaction together with its

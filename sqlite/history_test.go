@@ -514,6 +514,7 @@ var toSchema2 = []string{
 	"DROP TABLE audit_log",                       // migration 4
 	"ALTER TABLE ref_moves DROP COLUMN by_actor", // migration 5
 	"DROP TABLE executions",                      // migration 6
+	"DROP TABLE api_keys",                        // migration 7
 	"DELETE FROM schema_migrations WHERE version > 2",
 }
 
