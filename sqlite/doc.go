@@ -28,11 +28,11 @@
 // never served in part: a read or write that meets damage fails with an
 // error carrying ErrDamaged, and so does every read and write after it
 // (Health reports it). At Open, a damaged file that holds nothing Git cannot
-// give back (an empty promotion ledger, audit log and execution history,
-// and no index that dropped commits of a rewritten history, marked in meta)
-// is moved aside and replaced by an empty database, which the next sync
-// fills from Git; any other damaged file is refused with an error that says
-// how to restore it.
+// give back (an empty promotion ledger, audit log and execution history, no
+// API keys, and no index that dropped commits of a rewritten history, marked
+// in meta) is moved aside and replaced by an empty database, which the next
+// sync fills from Git; any other damaged file is refused with an error that
+// says how to restore it.
 //
 // A write that fails because the file cannot be written (read-only file,
 // -wal, -shm or directory, full disk, I/O error) carries ErrUnwritable and

@@ -174,7 +174,7 @@ func (s *Store) replaceDamaged(ctx context.Context, damage error) error {
 				"move %s, %s-wal and %s-shm aside by hand: the version index is rebuilt from Git", s.path, err, s.path, s.path, s.path),
 			Err: cause}
 	}
-	s.log.Error("database file was damaged; it held no promotion ledger, no audit log, no executions and no rewritten history, "+
+	s.log.Error("database file was damaged; it held no promotion ledger, no audit log, no executions, no API keys and no rewritten history, "+
 		"so it was moved aside and a new one started: the next sync rebuilds the version index from Git",
 		"path", s.path, "moved_to", moved, "damage", cause)
 	if err := s.openWriter(ctx); err != nil {
@@ -189,7 +189,7 @@ func (s *Store) replaceDamaged(ctx context.Context, damage error) error {
 func (s *Store) refuseDamaged(kept []string, err error, cause error) error {
 	var what string
 	if err != nil {
-		what = fmt.Sprintf(", and whether it holds the promotion ledger, the audit log or executions, which Git cannot give back, cannot be told (%v)", err)
+		what = fmt.Sprintf(", and whether it holds the promotion ledger, the audit log, executions or API keys, which Git cannot give back, cannot be told (%v)", err)
 	} else {
 		what = " and holds " + strings.Join(kept, " and ") + ", which Git cannot give back"
 	}
@@ -197,16 +197,16 @@ func (s *Store) refuseDamaged(kept []string, err error, cause error) error {
 	return &registry.Error{Code: registry.EINTERNAL,
 		Message: fmt.Sprintf("database file %s is damaged%s; with the server stopped, "+
 			"restore the data directory (--data) from a backup, or move %s, %s-wal and %s-shm aside "+
-			"to start with an empty promotion ledger, audit log and execution history and a version index rebuilt from Git", s.path, what, base, base, base),
+			"to start with an empty promotion ledger, audit log and execution history, no API keys but the admin key, and a version index rebuilt from Git", s.path, what, base, base, base),
 		Err: cause}
 }
 
 // irreplaceable returns what the database holds that Git cannot give back
 // (none if nothing), read through the writer of a damaged file: the
 // promotion ledger if it has any move, the audit log if it has any entry,
-// the execution history if it has any execution, and the versions kept
-// from history that a rewrite removed. An error means that this cannot be
-// told.
+// the execution history if it has any execution, the API keys if there is
+// any, and the versions kept from history that a rewrite removed. An error
+// means that this cannot be told.
 func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 	db := s.writer
 	names, err := queryStrings(ctx, db, "SELECT name FROM sqlite_schema WHERE type = 'table'")
@@ -223,13 +223,24 @@ func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 		if !tables[l.table] {
 			continue
 		}
-		// The table is append-only, so AUTOINCREMENT's counter is the
-		// number of rows ever recorded.
+		// An append-only table's AUTOINCREMENT counter is the number of
+		// rows ever recorded.
 		var recorded int64
 		if tables["sqlite_sequence"] {
 			err := db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = ?", l.table).Scan(&recorded)
 			if err != nil {
 				return nil, err
+			}
+		}
+		if recorded == 0 {
+			// No counter (api_keys, whose rows are deleted, or a counter
+			// lost with its page): the rows an index lists count as
+			// recorded, as a page of the table can be lost while its
+			// index is whole. SQLite counts through its smallest index.
+			// An index that cannot be read leaves the table's own count.
+			var indexed int64
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+l.table).Scan(&indexed); err == nil {
+				recorded = indexed
 			}
 		}
 		// NOT INDEXED: count(*) would count the entries of the smaller
@@ -259,7 +270,7 @@ func (s *Store) irreplaceable(ctx context.Context) ([]string, error) {
 	return kept, nil
 }
 
-// ledger is an append-only table that holds what Git cannot give back.
+// ledger is a table that holds what Git cannot give back.
 type ledger struct {
 	table     string
 	name      string // as errors call it
@@ -275,6 +286,9 @@ var ledgers = []ledger{
 	// counter counts them too. (A retention that deletes executions must
 	// change that count.)
 	{table: "executions", name: "the execution history", one: "execution", many: "executions"},
+	// Keys are deleted, so it has no counter: its rows are counted
+	// through its indexes too.
+	{table: "api_keys", name: "the API keys", one: "key", many: "keys"},
 }
 
 // count returns "1 move" or "n moves", in l's words.

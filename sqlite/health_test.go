@@ -236,6 +236,28 @@ func TestOpenDamaged(t *testing.T) {
 		wantDamaged(t, err, path, "the execution history (300 executions recorded, which cannot all be read", "from a backup")
 	})
 
+	t.Run("a zeroed page with API keys is refused", func(t *testing.T) {
+		clk := newClock()
+		path := indexedDB(t, clk, contents{keys: 2})
+		zeroPage(t, path, "versions")
+		_, err := Open(ctx, Options{Path: path, Now: clk.Now})
+		wantDamaged(t, err, path, "the API keys (2 keys)", "Git cannot give back", "from a backup")
+		for _, other := range []string{"promotion ledger (", "audit log (", "execution history ("} {
+			if strings.Contains(err.Error(), other) {
+				t.Errorf("error %q names an empty %s", err, other)
+			}
+		}
+	})
+
+	t.Run("a zeroed page of the API keys themselves is refused", func(t *testing.T) {
+		// Keys have no counter: the index on their ids counts the lost ones.
+		clk := newClock()
+		path := indexedDB(t, clk, contents{keys: 300})
+		zeroPage(t, path, "api_keys")
+		_, err := Open(ctx, Options{Path: path, Now: clk.Now})
+		wantDamaged(t, err, path, "the API keys (300 keys recorded, which cannot all be read", "from a backup")
+	})
+
 	t.Run("a zeroed page with a rewritten history is refused", func(t *testing.T) {
 		clk := newClock()
 		path := indexedDB(t, clk, contents{rewrite: true})

@@ -171,6 +171,7 @@ type contents struct {
 	moves      int  // ref moves recorded in the ledger
 	audit      int  // entries recorded in the audit log
 	executions int  // executions recorded
+	keys       int  // API keys stored
 	rewrite    bool // whether a batch rewrote the branch's history
 }
 
@@ -211,6 +212,11 @@ func indexedDB(t *testing.T, clk *clock, h contents) string {
 			es = append(es, succeeded(fmt.Sprintf("ex_%04d", i), i))
 		}
 		if err := s.InsertExecutions(ctx, es); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range h.keys {
+		if err := s.CreateKey(ctx, apiKey(fmt.Sprintf("key%04d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -76,9 +76,9 @@ type Store struct {
 // integrity and applies the migrations it has not applied yet.
 //
 // A damaged file (see ErrDamaged) that holds nothing Git cannot give back
-// (the promotion ledger, the audit log and the execution history are
-// readable and empty, and no history rewrite ever dropped commits from the
-// version index) is moved aside, with its -wal and -shm files, to
+// (the promotion ledger, the audit log, the execution history and the API
+// keys are readable and empty, and no history rewrite ever dropped commits
+// from the version index) is moved aside, with its -wal and -shm files, to
 // promptreg.db.damaged-<UTC time>, logged as an error, and replaced by a
 // new empty database, which the next sync fills from Git.
 // Otherwise Open refuses it, with an error that says what is damaged, what
