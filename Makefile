@@ -30,7 +30,7 @@ lint: build
 # the first run (scripts/run-repos.sh).
 run: build
 	scripts/run-repos.sh examples/prompts .run
-	PROMPTREG_ADMIN_KEY=$(ADMIN_KEY) $(BIN) serve --repo .run/remote.git --data .run/data --addr $(ADDR) --poll 2s --log-format text
+	PROMPTREG_ADMIN_KEY=$(ADMIN_KEY) $(BIN) serve --repo .run/remote.git --data .run/data --addr $(ADDR) --poll 2s --log-format text --public-read --public-metrics
 
 # Every benchmark prints its figures beside a baseline measured in the same
 # run (these machines are shared and noisy): see README.md, Performance.

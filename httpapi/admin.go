@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
@@ -13,22 +12,6 @@ import (
 
 // errNoAdminKey is the cause of a 401 on a server without an admin key.
 var errNoAdminKey = errors.New("no admin key configured")
-
-// checkAdmin verifies the admin key, given as "Authorization: Bearer KEY" or
-// "X-API-Key: KEY", in constant time.
-func (s *Server) checkAdmin(req *http.Request) error {
-	if s.adminKey == "" {
-		return &registry.Error{Code: registry.EUNAUTHORIZED, Message: "this server has no admin key configured (--admin-key)", Err: errNoAdminKey}
-	}
-	key := apiKey(req)
-	if key == "" {
-		return registry.Errorf(registry.EUNAUTHORIZED, "missing API key: send Authorization: Bearer KEY or X-API-Key: KEY")
-	}
-	if subtle.ConstantTimeCompare([]byte(key), []byte(s.adminKey)) != 1 {
-		return registry.Errorf(registry.EUNAUTHORIZED, "invalid API key")
-	}
-	return nil
-}
 
 // apiKey returns the key a request carries.
 func apiKey(req *http.Request) string {

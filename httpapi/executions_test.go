@@ -71,7 +71,7 @@ func newExecEnv(t *testing.T, timeout time.Duration) *execEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close(time.Second) })
-	s := httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), Renderer: renderer, AdminKey: adminKey,
+	s := httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), Renderer: renderer, AdminKey: adminKey, PublicRead: true,
 		Executions: svc, ExecutionStore: db, Parser: render.NewParser(), Models: func() any { return cat.Models() }})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)

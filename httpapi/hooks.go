@@ -40,7 +40,7 @@ func (s *Server) gitHook(c echo.Context) error {
 	if len(body) > maxHookBody {
 		return registry.Errorf(registry.ETOOLARGE, "webhook body is over %d bytes", maxHookBody)
 	}
-	provider, err := s.verifyHook(req, body)
+	provider, err := s.verifyHook(c, body)
 	if err != nil {
 		return err
 	}
@@ -64,11 +64,12 @@ func (s *Server) gitHook(c echo.Context) error {
 }
 
 // verifyHook authenticates a webhook and names its provider.
-func (s *Server) verifyHook(req *http.Request, body []byte) (string, error) {
-	h := req.Header
+func (s *Server) verifyHook(c echo.Context, body []byte) (string, error) {
+	h := c.Request().Header
 	if s.webhookSecret == "" {
-		// Never open: without a secret the caller must hold the admin key.
-		if err := s.checkAdmin(req); err != nil {
+		// Never open: without a secret the caller must hold a key with
+		// the admin scope.
+		if _, err := s.authenticate(c, apiKey(c.Request()), ScopeAdmin); err != nil {
 			return "", err
 		}
 		return providerOf(h), nil

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"crypto/subtle"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -13,18 +15,21 @@ import (
 // route has one, in the table below, the day it is written.
 type Scope string
 
-// Scopes. Until API keys exist (issue 10) reads are open, writes, promotions
-// and the admin routes need the admin key, and webhooks check their own
-// signature (or the admin key).
+// Scopes. A route's scope is what a key needs to call it (registry's
+// scopes); public routes need none, probes and prompt reads need none while
+// no key is configured or when --public-metrics / --public-read say so, and
+// webhooks check their own signature (or an admin key).
 const (
-	ScopePublic   Scope = "public"               // health probes and metrics: no credential
-	ScopeRead     Scope = "prompts:read"         // reading and rendering prompts
-	ScopeWrite    Scope = "prompts:write"        // API writes: each is a commit
-	ScopePromote  Scope = "environments:promote" // moving environments
-	ScopeExecute  Scope = "executions:write"     // running prompts (it costs money), reporting executions
-	ScopeExecRead Scope = "executions:read"      // executions (their inputs and outputs) and analytics
-	ScopeAdmin    Scope = "admin"                // sync now, the audit log, keys
-	ScopeWebhook  Scope = "webhook"              // push webhooks: signed, or the admin key
+	ScopePublic   Scope = "public"                      // never a credential
+	ScopeProbe    Scope = "probe"                       // /healthz, /readyz, /metrics
+	ScopeRead     Scope = registry.ScopePromptsRead     // reading and rendering prompts
+	ScopeWrite    Scope = registry.ScopePromptsWrite    // API writes: each is a commit
+	ScopeExecute  Scope = registry.ScopePromptsExecute  // running prompts: it costs money
+	ScopeExecRead Scope = registry.ScopeExecutionsRead  // executions (inputs, outputs) and analytics
+	ScopeIngest   Scope = registry.ScopeExecutionsWrite // reporting executions
+	ScopePromote  Scope = registry.ScopePromote         // moving environments
+	ScopeAdmin    Scope = registry.ScopeAdmin           // keys, the audit log, sync now
+	ScopeWebhook  Scope = "webhook"                     // push webhooks: signed, or an admin key
 )
 
 // route is one route of the API: its method, its path as the API documents
@@ -46,9 +51,9 @@ const promptPrefix = "/v1/prompts/{name}"
 // answers HEAD), with its scope.
 func (s *Server) routes() []route {
 	return []route{
-		{method: http.MethodGet, path: "/healthz", scope: ScopePublic, handle: s.healthz},
-		{method: http.MethodGet, path: "/readyz", scope: ScopePublic, handle: s.readyz},
-		{method: http.MethodGet, path: "/metrics", scope: ScopePublic, handle: echo.WrapHandler(s.metrics.handler)},
+		{method: http.MethodGet, path: "/healthz", scope: ScopeProbe, handle: s.healthz},
+		{method: http.MethodGet, path: "/readyz", scope: ScopeProbe, handle: s.readyz},
+		{method: http.MethodGet, path: "/metrics", scope: ScopeProbe, handle: echo.WrapHandler(s.metrics.handler)},
 		{method: http.MethodGet, path: "/v1/status", scope: ScopeRead, handle: s.status},
 
 		{method: http.MethodGet, path: "/v1/prompts", scope: ScopeRead, handle: s.listPrompts},
@@ -68,7 +73,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: promptPrefix + "/execute", scope: ScopeExecute, prompt: s.executePrompt},
 		{method: http.MethodPost, path: "/v1/executions/run", scope: ScopeExecute, handle: s.runExecution},
 		{method: http.MethodPost, path: "/v1/executions/submit", scope: ScopeExecute, handle: s.submitExecution},
-		{method: http.MethodPost, path: "/v1/executions/ingest", scope: ScopeExecute, handle: s.ingestExecutions},
+		{method: http.MethodPost, path: "/v1/executions/ingest", scope: ScopeIngest, handle: s.ingestExecutions},
 		{method: http.MethodGet, path: "/v1/executions", scope: ScopeExecRead, handle: s.listExecutions},
 		{method: http.MethodGet, path: "/v1/executions/", scope: ScopeExecRead, handle: s.listExecutions},
 		{method: http.MethodGet, path: "/v1/executions/{id}", scope: ScopeExecRead, handle: s.getExecution},
@@ -88,6 +93,9 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: "/v1/hooks/git", scope: ScopeWebhook, handle: s.gitHook},
 		{method: http.MethodPost, path: "/v1/admin/sync", scope: ScopeAdmin, handle: s.adminSync},
 		{method: http.MethodGet, path: "/v1/audit", scope: ScopeAdmin, handle: s.listAudit},
+		{method: http.MethodPost, path: "/v1/admin/keys", scope: ScopeAdmin, handle: s.createKey},
+		{method: http.MethodGet, path: "/v1/admin/keys", scope: ScopeAdmin, handle: s.listKeys},
+		{method: http.MethodDelete, path: "/v1/admin/keys/{id}", scope: ScopeAdmin, handle: s.deleteKey},
 	}
 }
 
@@ -159,17 +167,24 @@ func echoPath(p string) string {
 // authorised with.
 const ctxKeyID = "promptreg.key_id"
 
-// authorize runs next if the request's credential has scope.
+// authorize runs next if the request's credential has scope: a key that
+// holds it (the admin key holds every scope), or none where the route is
+// open (see open).
 func (s *Server) authorize(scope Scope, next echo.HandlerFunc) echo.HandlerFunc {
 	switch scope {
-	case ScopePublic, ScopeRead, ScopeWebhook:
+	case ScopePublic, ScopeWebhook:
 		return next
-	case ScopeWrite, ScopePromote, ScopeExecute, ScopeExecRead, ScopeAdmin:
+	case ScopeProbe, ScopeRead, ScopeWrite, ScopeExecute, ScopeExecRead, ScopeIngest, ScopePromote, ScopeAdmin:
 		return func(c echo.Context) error {
-			if err := s.checkAdmin(c.Request()); err != nil {
+			raw := apiKey(c.Request())
+			if raw == "" && s.open(scope) {
+				return next(c)
+			}
+			id, err := s.authenticate(c, raw, scope)
+			if err != nil {
 				return err
 			}
-			c.Set(ctxKeyID, "admin")
+			c.Set(ctxKeyID, id)
 			return next(c)
 		}
 	}
@@ -177,6 +192,52 @@ func (s *Server) authorize(scope Scope, next echo.HandlerFunc) echo.HandlerFunc 
 	return func(echo.Context) error {
 		return registry.Errorf(registry.EINTERNAL, "route has an unknown scope %q", scope)
 	}
+}
+
+// keysConfigured reports whether the server has any key: the admin key or
+// stored ones. Without any, prompt reads and probes are open (and the
+// server listens only on loopback unless --public-read says otherwise).
+func (s *Server) keysConfigured() bool {
+	return s.adminKey != "" || (s.keys != nil && s.keys.Len() > 0)
+}
+
+// open reports whether a request without a key may call a route of scope.
+func (s *Server) open(scope Scope) bool {
+	switch scope {
+	case ScopeProbe:
+		return s.publicMetrics || !s.keysConfigured()
+	case ScopeRead:
+		return s.publicRead || !s.keysConfigured()
+	}
+	return false
+}
+
+// authenticate returns the id of the key raw ("admin" for the admin key) if
+// it holds scope (a probe needs any valid key). Errors: EUNAUTHORIZED for a
+// missing, unknown or expired key; EFORBIDDEN for a key without the scope
+// or used from a network it is not allowed from.
+func (s *Server) authenticate(c echo.Context, raw string, scope Scope) (string, error) {
+	if raw == "" {
+		if !s.keysConfigured() {
+			return "", &registry.Error{Code: registry.EUNAUTHORIZED, Message: "this server has no key configured (--admin-key, or promptreg keys create)", Err: errNoAdminKey}
+		}
+		return "", registry.Errorf(registry.EUNAUTHORIZED, "missing API key: send Authorization: Bearer KEY or X-API-Key: KEY")
+	}
+	if s.adminKey != "" && subtle.ConstantTimeCompare([]byte(raw), []byte(s.adminKey)) == 1 {
+		return "admin", nil
+	}
+	if s.keys == nil {
+		return "", registry.Errorf(registry.EUNAUTHORIZED, "invalid API key")
+	}
+	ip, _ := netip.ParseAddr(c.RealIP())
+	k, err := s.keys.Check(raw, ip)
+	if err != nil {
+		return "", err
+	}
+	if scope != ScopeProbe && !k.Has(string(scope)) {
+		return "", registry.Errorf(registry.EFORBIDDEN, "API key %s (%s) does not have the scope %s", k.ID, k.Name, scope)
+	}
+	return k.ID, nil
 }
 
 // keyID returns the id of the key the request was authorised with.

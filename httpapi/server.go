@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/promptreg/promptreg/executions"
+	"github.com/promptreg/promptreg/keys"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/writes"
 )
@@ -59,6 +60,11 @@ type Options struct {
 	// Renderer renders prompts for POST /v1/prompts/{name}/render; nil
 	// disables the route.
 	Renderer registry.Renderer
+	// Keys are the stored API keys; nil: only the admin key.
+	Keys *keys.Ring
+	// PublicRead lets prompt reads go without a key when keys exist;
+	// PublicMetrics does the same for /healthz, /readyz and /metrics.
+	PublicRead, PublicMetrics bool
 	// AdminKey authorises the routes whose scope needs a credential
 	// (writes, promotions, admin; see routes.go) and the webhook when no
 	// WebhookSecret is set. Empty: those routes answer 401.
@@ -102,6 +108,9 @@ type Server struct {
 	parser        registry.Parser
 	models        func() any
 	ingestSlots   chan struct{} // a token per ingest running
+	keys          *keys.Ring
+	publicRead    bool
+	publicMetrics bool
 
 	echo     *echo.Echo
 	http     *http.Server
@@ -128,6 +137,9 @@ func New(opts Options) *Server {
 		parser:        opts.Parser,
 		models:        opts.Models,
 		ingestSlots:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		keys:          opts.Keys,
+		publicRead:    opts.PublicRead,
+		publicMetrics: opts.PublicMetrics,
 		promReg:       opts.Metrics,
 		delivery:      newDeliveries(4096),
 	}

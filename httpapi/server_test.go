@@ -53,7 +53,7 @@ func newEnv(t testing.TB, webhookSecret string) *env {
 	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store, FetchUnknownRefs: true})
 	t.Cleanup(keeper.Close)
 	reg := &countingKeeper{Keeper: keeper}
-	s := httpapi.New(httpapi.Options{Snapshots: reg, History: keeper.History(), Renderer: render.NewRenderer(render.Options{}), AdminKey: adminKey, WebhookSecret: webhookSecret})
+	s := httpapi.New(httpapi.Options{Snapshots: reg, History: keeper.History(), Renderer: render.NewRenderer(render.Options{}), AdminKey: adminKey, WebhookSecret: webhookSecret, PublicRead: true, PublicMetrics: true})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, repo: repo, reg: reg, srv: srv}

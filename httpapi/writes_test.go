@@ -54,7 +54,7 @@ func newWriteEnvAt(t testing.TB, bare string) *writeEnv {
 	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store})
 	t.Cleanup(keeper.Close)
 	w := writes.New(writes.Options{Keeper: keeper, Committer: store, Mover: store, Source: store, Parser: render.Parser{}, Versions: keeper.History()})
-	s := httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey, Writer: w, Audit: db})
+	s := httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey, Writer: w, Audit: db, PublicRead: true})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	if err := keeper.Sync(context.Background()); err != nil {
@@ -438,7 +438,7 @@ func TestWriteToACheckedOutBranchSaysWhatToDo(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := writes.New(writes.Options{Keeper: keeper, Committer: store, Mover: store, Source: store, Parser: render.Parser{}, Versions: keeper.History()})
-	srv := httptest.NewServer(httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey, Writer: w}).Handler())
+	srv := httptest.NewServer(httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey, Writer: w, PublicRead: true}).Handler())
 	t.Cleanup(srv.Close)
 	we := &writeEnv{env: &env{t: t, repo: e.repo, srv: srv}}
 	r := we.write(http.MethodPut, "/v1/prompts/a", map[string]string{"template_source": "B"})

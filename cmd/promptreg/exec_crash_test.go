@@ -87,7 +87,7 @@ func TestKilledDuringExecutions(t *testing.T) {
 	repo.Commit("seed")
 	provider := fakellm.New(t, fakellm.OpenAI, fakellm.Reply{Text: "ok", Delay: 20 * time.Millisecond})
 	env := []string{"OPENAI_BASE_URL=" + provider.BaseURL(), "OPENAI_API_KEY=sk-test", "PROMPTREG_ADMIN_KEY=" + crashAdminKey}
-	args := []string{"--repo", repo.Path(), "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--poll", "0", "--exec-workers", "4", "--log-level", "error"}
+	args := []string{"--repo", repo.Path(), "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--poll", "0", "--exec-workers", "4", "--log-level", "error", "--public-metrics"}
 
 	cmd, addr := startHelper(t, env, args...)
 	waitReady(t, addr)

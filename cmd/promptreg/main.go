@@ -38,6 +38,7 @@ commands:
   serve    serve prompts from a Git repository over HTTP
   lint     check a prompt repository (exit 0 clean, 1 problems, 2 usage)
   render   render a prompt offline
+  keys     create, list and revoke API keys
   version  print the version
 
 Run 'promptreg <command> -h' for a command's flags. Every flag can be set
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return exitOK
 	case "lint":
 		return runLint(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "render":
 		return runRender(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "version", "--version", "-version":

@@ -293,3 +293,88 @@ func TestServeRefusesABadProvidersFile(t *testing.T) {
 		}
 	}
 }
+
+func TestKeysCommand(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	run1 := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(ctx, append([]string{"keys"}, args...), getenvFrom(nil), nil, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	code, out, errOut := run1("create", "--data", data, "--name", "ci", "--scopes", "prompts:read,executions:write", "--expires", "24h")
+	raw := strings.TrimSpace(out)
+	if code != exitOK || !strings.HasPrefix(raw, "prk_") || !strings.Contains(errOut, "shown once") {
+		t.Fatalf("create = %d %q %q", code, out, errOut)
+	}
+	code, out, _ = run1("list", "--data", data)
+	if code != exitOK || !strings.Contains(out, "ci") || !strings.Contains(out, "prompts:read,executions:write") || strings.Contains(out, raw) {
+		t.Errorf("list = %d %q", code, out)
+	}
+	id := strings.Split(strings.TrimPrefix(raw, "prk_"), "_")[0]
+
+	// A running server on the same data directory honours the key, and
+	// the command works against it too.
+	repo := gittest.New(t)
+	repo.Write("a.prompt", "a")
+	repo.Commit("seed")
+	m := startServe(t, "--repo", repo.Path(), "--data", data, "--admin-key", "adm")
+	defer m.Close()
+	if err := m.Keeper().Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + m.ListenAddr()
+	get := func(key string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/prompts/a", nil)
+		req.Header.Set("X-API-Key", key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := get(raw); got != http.StatusOK {
+		t.Errorf("read with the CLI's key: %d", got)
+	}
+	code, out, errOut = run1("list", "--url", base, "--admin-key", "adm", "--json")
+	if code != exitOK || !strings.Contains(out, `"id":"`+id+`"`) {
+		t.Errorf("list --url = %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut = run1("revoke", id, "--url", base, "--admin-key", "adm"); code != exitOK {
+		t.Fatalf("revoke --url = %d %q", code, errOut)
+	}
+	if got := get(raw); got != http.StatusUnauthorized {
+		t.Errorf("read with a revoked key: %d", got)
+	}
+	if code, _, errOut = run1("revoke", id, "--url", base, "--admin-key", "wrong"); code != exitProblems || !strings.Contains(errOut, "invalid API key") {
+		t.Errorf("revoke with a wrong admin key = %d %q", code, errOut)
+	}
+	for _, args := range [][]string{{}, {"list"}, {"list", "--data", data, "--url", base}, {"revoke", "--data", data}, {"frob", "--data", data}} {
+		if code, _, _ := run1(args...); code != exitUsage {
+			t.Errorf("keys %v = %d, want %d", args, code, exitUsage)
+		}
+	}
+	if code, _, errOut := run1("create", "--data", data, "--name", "x", "--scopes", "nope"); code != exitProblems || !strings.Contains(errOut, "unknown scope") {
+		t.Errorf("create with a bad scope = %d %q", code, errOut)
+	}
+}
+
+func TestServeRefusesAnOpenNetworkAddress(t *testing.T) {
+	repo := gittest.New(t)
+	repo.Write("a.prompt", "a")
+	repo.Commit("seed")
+	m := &Serve{Stderr: io.Discard}
+	if err := m.ParseFlags([]string{"--repo", repo.Path(), "--data", t.TempDir(), "--addr", "0.0.0.0:0"}, getenvFrom(nil)); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "--public-read") {
+		t.Errorf("Run on 0.0.0.0 without keys = %v, want a refusal naming --public-read", err)
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "[::1]:80": true, "localhost:1": true, "0.0.0.0:80": false, ":8080": false, "10.0.0.1:80": false} {
+		if got := loopback(addr); got != want {
+			t.Errorf("loopback(%q) = %v", addr, got)
+		}
+	}
+}

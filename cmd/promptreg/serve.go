@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/promptreg/promptreg/executions"
 	"github.com/promptreg/promptreg/gitstore"
 	"github.com/promptreg/promptreg/httpapi"
+	"github.com/promptreg/promptreg/keys"
 	"github.com/promptreg/promptreg/llm"
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render"
@@ -39,6 +42,7 @@ type Serve struct {
 	ProviderTimeout                  time.Duration
 	RecordInputs, ModelsFile         string
 	ProvidersFile                    string
+	PublicRead, PublicMetrics        bool
 	ExecWorkers                      int
 
 	Stderr io.Writer
@@ -46,6 +50,7 @@ type Serve struct {
 	log    *slog.Logger
 	getenv func(string) string
 	execs  *executions.Service
+	keys   *keys.Ring
 	store  *gitstore.Store
 	db     *sqlite.Store
 	reg    *snapshots.Keeper
@@ -81,6 +86,8 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.ProvidersFile, "providers", "", "YAML file of LLM providers: more OpenAI-compatible servers by name, other endpoints or key variables (see README)")
 	fs.StringVar(&m.ModelsFile, "models-file", "", "YAML file of models and prices that adds to or replaces the built-in catalogue")
 	fs.IntVar(&m.ExecWorkers, "exec-workers", executions.DefaultWorkers, "queued (async) executions running at once")
+	fs.BoolVar(&m.PublicRead, "public-read", false, "let prompt reads go without a key even when keys exist (and listen beyond loopback without any key)")
+	fs.BoolVar(&m.PublicMetrics, "public-metrics", false, "let /healthz, /readyz and /metrics go without a key when keys exist")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&m.LogFormat, "log-format", "json", "json or text")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -139,6 +146,14 @@ func (m *Serve) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.keys = keys.New(keys.Options{Store: m.db, Logger: m.log.With("component", "keys")})
+	if err := m.keys.Load(ctx); err != nil {
+		return fmt.Errorf("load API keys: %w", err)
+	}
+	if m.AdminKey == "" && m.keys.Len() == 0 && !m.PublicRead && !loopback(m.Addr) {
+		return fmt.Errorf("--addr %s is not a loopback address and no key is configured: every route would be open to the network; set --admin-key (or create keys with promptreg keys create), or pass --public-read to serve prompts to anyone", m.Addr)
+	}
+	m.keys.Start()
 	parser := render.NewParser()
 	m.reg = snapshots.New(snapshots.Options{
 		Source: m.store, Parser: parser, Branch: m.Branch,
@@ -177,6 +192,7 @@ func (m *Serve) Run(ctx context.Context) error {
 		Snapshots: m.reg, History: m.reg.History(), Renderer: renderer, AdminKey: m.AdminKey, WebhookSecret: m.WebhookSecret,
 		Writer: writer, Audit: m.db, Executions: m.execs, ExecutionStore: m.db, Parser: parser,
 		Models: func() any { return catalog.Models() }, Logger: m.log.With("component", "http"),
+		Keys: m.keys, PublicRead: m.PublicRead, PublicMetrics: m.PublicMetrics,
 	})
 	if err := m.srv.Start(m.Addr); err != nil {
 		return err
@@ -190,6 +206,19 @@ func (m *Serve) Run(ctx context.Context) error {
 	}()
 	m.log.Info("serving", "repo", redact(m.Repo), "branch", m.Branch, "addr", m.srv.Addr(), "version", version)
 	return nil
+}
+
+// loopback reports whether addr listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // committer is the signature --git-author names (validated by ParseFlags).
@@ -223,6 +252,9 @@ func (m *Serve) Close() error {
 	}
 	if m.reg != nil {
 		m.reg.Close()
+	}
+	if m.keys != nil {
+		m.keys.Close()
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())

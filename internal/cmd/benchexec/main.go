@@ -92,7 +92,7 @@ func start(ctx context.Context, dir string) (*server, error) {
 		return nil, err
 	}
 	svc := executions.New(executions.Options{Renderer: render.NewRenderer(render.Options{}), Store: db})
-	srv := httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey,
+	srv := httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey, PublicRead: true,
 		Executions: svc, ExecutionStore: db, Logger: slog.New(slog.DiscardHandler)})
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		return nil, err

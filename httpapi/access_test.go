@@ -1,0 +1,104 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/promptreg/promptreg/httpapi"
+	"github.com/promptreg/promptreg/keys"
+	"github.com/promptreg/promptreg/render"
+	"github.com/promptreg/promptreg/snapshots"
+)
+
+// newKeyedEnv serves a repository with the admin key and stored keys, reads
+// not public.
+func newKeyedEnv(t *testing.T) (*env, *keys.Ring) {
+	t.Helper()
+	repo := newRepoWith(t, map[string]string{"hello.prompt": "Hello {{ name }}"})
+	store, db := openStores(t, repo.Path())
+	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store})
+	t.Cleanup(keeper.Close)
+	if err := keeper.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ring := keys.New(keys.Options{Store: db})
+	s := httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey, Keys: ring})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &env{t: t, reg: &countingKeeper{Keeper: keeper}, srv: srv}, ring
+}
+
+func TestAccessControl(t *testing.T) {
+	e, _ := newKeyedEnv(t)
+	bearer := func(k string) []string { return []string{"Authorization", "Bearer " + k} }
+
+	// With keys configured, reads need one too.
+	if r := e.get("/v1/prompts/hello"); r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), `"unauthorized"`) {
+		t.Errorf("read without a key: %d %s", r.status, r.body)
+	}
+	if r := e.get("/healthz"); r.status != http.StatusUnauthorized {
+		t.Errorf("/healthz without a key and without --public-metrics: %d", r.status)
+	}
+
+	// The keys API: the key is shown once, never listed.
+	r := e.do(http.MethodPost, "/v1/admin/keys", []byte(`{"name":"reader","scopes":["prompts:read"]}`), bearer(adminKey)...)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create key: %d %s", r.status, r.body)
+	}
+	var created struct {
+		ID, Key string
+		Scopes  []string
+	}
+	json.Unmarshal(r.body, &created)
+	if !strings.HasPrefix(created.Key, "prk_"+created.ID+"_") {
+		t.Fatalf("created = %+v", created)
+	}
+	r = e.get("/v1/admin/keys", bearer(adminKey)...)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), created.ID) || strings.Contains(string(r.body), created.Key) {
+		t.Errorf("list keys: %d %s", r.status, r.body)
+	}
+
+	// The key reads, in either header; it does not write or administer.
+	if r := e.get("/v1/prompts/hello", bearer(created.Key)...); r.status != http.StatusOK {
+		t.Errorf("read with the key: %d %s", r.status, r.body)
+	}
+	if r := e.get("/v1/prompts/hello", "X-API-Key", created.Key); r.status != http.StatusOK {
+		t.Errorf("read with X-API-Key: %d", r.status)
+	}
+	if r := e.get("/v1/admin/keys", bearer(created.Key)...); r.status != http.StatusForbidden || !strings.Contains(string(r.body), "admin") {
+		t.Errorf("admin route with a read key: %d %s", r.status, r.body)
+	}
+	if r := e.get("/healthz", bearer(created.Key)...); r.status != http.StatusOK {
+		t.Errorf("/healthz with any key: %d", r.status)
+	}
+
+	// Bad requests to the keys API change nothing.
+	for _, body := range []string{`{"scopes":["prompts:read"]}`, `{"name":"x","scopes":["everything"]}`, `{"name":"x"}`,
+		`{"name":"x","scopes":["*"],"expires_at":"2001-01-01T00:00:00Z"}`, `{"name":"x","scopes":["*"],"allowed_cidrs":["nope"]}`, `{"name":"x","scopes":["*"],"colour":1}`} {
+		if r := e.do(http.MethodPost, "/v1/admin/keys", []byte(body), bearer(adminKey)...); r.status != http.StatusBadRequest {
+			t.Errorf("create %s: %d %s", body, r.status, r.body)
+		}
+	}
+
+	// Revocation is effective at once.
+	if r := e.do(http.MethodDelete, "/v1/admin/keys/"+created.ID, nil, bearer(adminKey)...); r.status != http.StatusNoContent {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	if r := e.get("/v1/prompts/hello", bearer(created.Key)...); r.status != http.StatusUnauthorized {
+		t.Errorf("read with a revoked key: %d", r.status)
+	}
+	if r := e.do(http.MethodDelete, "/v1/admin/keys/"+created.ID, nil, bearer(adminKey)...); r.status != http.StatusNotFound {
+		t.Errorf("revoke twice: %d", r.status)
+	}
+
+	// A key limited to other networks is refused from here.
+	r = e.do(http.MethodPost, "/v1/admin/keys", []byte(`{"name":"office","scopes":["*"],"allowed_cidrs":["192.0.2.0/24"]}`), bearer(adminKey)...)
+	json.Unmarshal(r.body, &created)
+	if r := e.get("/v1/prompts/hello", bearer(created.Key)...); r.status != http.StatusForbidden {
+		t.Errorf("a key from outside its networks: %d %s", r.status, r.body)
+	}
+}
