@@ -169,8 +169,8 @@ func (l *localKeys) create(ctx context.Context, req keys.CreateRequest) (string,
 	return keys.Create(ctx, l.db, req, time.Now())
 }
 func (l *localKeys) list(ctx context.Context) ([]registry.APIKey, error) { return l.db.Keys(ctx) }
-func (l *localKeys) revoke(ctx context.Context, id string) error        { return l.db.DeleteKey(ctx, id) }
-func (l *localKeys) close()                                             { l.db.Close() }
+func (l *localKeys) revoke(ctx context.Context, id string) error         { return l.db.DeleteKey(ctx, id) }
+func (l *localKeys) close()                                              { l.db.Close() }
 
 // remoteKeys asks a running server.
 type remoteKeys struct {
