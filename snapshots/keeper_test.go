@@ -279,6 +279,15 @@ func TestFetchFailureKeepsServing(t *testing.T) {
 func TestWatchCoalescesTriggers(t *testing.T) {
 	src := memsource.New()
 	src.Add(main, map[string]string{"a.prompt": "v1"})
+	// The first triggered sync is held in its fetch while 100 more
+	// triggers arrive: they must make exactly one more sync.
+	held, release := make(chan struct{}), make(chan struct{})
+	src.SetFetchHook(func(n int) {
+		if n == 2 {
+			close(held)
+			<-release
+		}
+	})
 	r := newKeeper(src)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -288,20 +297,23 @@ func TestWatchCoalescesTriggers(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	src.Add(main, map[string]string{"a.prompt": "v2"})
+	r.Trigger(registry.Cause{Via: "test"})
+	<-held
 	for i := 0; i < 100; i++ {
 		r.Trigger(registry.Cause{Via: "test"})
 	}
-	for time.Now().Before(deadline) {
-		s, _, _ := r.Resolve(ctx, registry.Selector{})
-		if e, ok := s.Get("a"); ok && e.Prompt.Template == "v2" {
-			break
-		}
+	close(release)
+	for src.Fetches() < 3 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
+	time.Sleep(50 * time.Millisecond) // room for a sync too many
 	cancel()
 	<-done
-	if n := src.Fetches(); n < 2 || n > 3 {
-		t.Errorf("fetches = %d, want 100 triggers coalesced into one or two syncs after the first", n)
+	if n := src.Fetches(); n != 3 {
+		t.Errorf("fetches = %d, want 3: the start, the held sync, and one for the 100 triggers that came during it", n)
+	}
+	if e := get(t, r, registry.Selector{}, "a"); e.Prompt.Template != "v2" {
+		t.Errorf("served %q, want v2", e.Prompt.Template)
 	}
 }
 

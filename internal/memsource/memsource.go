@@ -24,6 +24,7 @@ type Source struct {
 	n       int
 	fetches int
 	fail    error
+	hook    func(n int) // called by Fetch with its number, outside the lock
 }
 
 // New returns an empty repository.
@@ -84,9 +85,21 @@ func (m *Source) FetchRef(_ context.Context, ref string) (string, error) {
 
 func (m *Source) Fetch(context.Context) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.fetches++
-	return m.fail
+	n, fail, hook := m.fetches, m.fail, m.hook
+	m.mu.Unlock()
+	if hook != nil {
+		hook(n)
+	}
+	return fail
+}
+
+// SetFetchHook makes every Fetch call hook with its number (1 for the
+// first) before it returns, e.g. to hold a sync while a test acts.
+func (m *Source) SetFetchHook(hook func(n int)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hook = hook
 }
 
 func (m *Source) Refs(context.Context) (map[string]string, error) {
