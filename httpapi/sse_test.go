@@ -15,14 +15,20 @@ func TestSSEHeartbeat(t *testing.T) {
 	rec := httptest.NewRecorder()
 	s := &sse{w: echo.NewResponse(rec, echo.New()), stop: make(chan struct{}), exited: make(chan struct{})}
 	go s.heartbeat(make(chan struct{}), 5*time.Millisecond)
-	time.Sleep(30 * time.Millisecond)
+	pings := func() int {
+		s.mu.Lock() // the heartbeat writes under it
+		defer s.mu.Unlock()
+		return strings.Count(rec.Body.String(), ": ping\n\n")
+	}
+	for deadline := time.Now().Add(10 * time.Second); pings() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	s.mu.Lock()
 	close(s.stop)
 	s.mu.Unlock()
 	<-s.exited
-	got := rec.Body.String()
-	if n := strings.Count(got, ": ping\n\n"); n < 2 {
-		t.Errorf("%d heartbeats in 30 ms at 5 ms, want several: %q", n, got)
+	if n := pings(); n < 2 {
+		t.Errorf("%d heartbeats in 10 s at 5 ms, want several", n)
 	}
 	if err := s.write("event: late\n\n"); err != nil || strings.Contains(rec.Body.String(), "late") {
 		t.Error("a write after the end reached the client")
