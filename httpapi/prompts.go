@@ -102,6 +102,7 @@ func (s *Server) resolvePrompt(ctx context.Context, name string, sel selection) 
 		}
 		return e, snap, snap.Commit.SHA, nil
 	}
+	sel.Local = localOnly(ctx)
 	if snap, ref, err = s.snaps.Resolve(ctx, sel.Selector); err != nil {
 		return nil, nil, "", err
 	}
@@ -213,6 +214,7 @@ func (s *Server) listPrompts(c echo.Context) error {
 	if lq.Limit, err = intParam(c, "limit", defaultLimit, 1, maxLimit); err != nil {
 		return err
 	}
+	sel.Local = localOnly(c.Request().Context())
 	snap, ref, err := s.snaps.Resolve(c.Request().Context(), sel.Selector)
 	if err != nil {
 		return err

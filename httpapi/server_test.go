@@ -297,11 +297,16 @@ func TestSelection(t *testing.T) {
 			t.Errorf("%s: %d %q ref %q, want %q ref %q", tt.query, r.status, r.body, r.header.Get("X-Promptreg-Ref"), tt.want, tt.ref)
 		}
 	}
-	// A ref the last fetch did not bring is fetched on demand.
+	// A ref the last fetch did not bring is fetched on demand, for a
+	// request with a key: an anonymous one (reads are public here) does
+	// not get to make the server ask the remote.
 	e.repo.Git("update-ref", "refs/pull/7/head", v1)
 	e.repo.Git("branch", "late", v1)
 	for _, q := range []string{"?ref=refs/pull/7/head", "?ref=late"} {
-		if r := e.get("/v1/prompts/summarize/raw" + q); r.status != 200 || string(r.body) != "Summarize: {{ text }}" {
+		if r := e.get("/v1/prompts/summarize/raw" + q); r.status != http.StatusNotFound {
+			t.Errorf("%s without a key: %d %q, want 404 without a lookup", q, r.status, r.body)
+		}
+		if r := e.get("/v1/prompts/summarize/raw"+q, "Authorization", "Bearer "+adminKey); r.status != 200 || string(r.body) != "Summarize: {{ text }}" {
 			t.Errorf("%s: %d %q", q, r.status, r.body)
 		}
 	}

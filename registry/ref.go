@@ -7,6 +7,9 @@ import "strings"
 type Selector struct {
 	Env string // an environment name
 	Ref string // a branch, tag, full ref name, or full or abbreviated commit sha
+	// Local resolves Ref from the clone only, never looking it up on the
+	// remote (a request without a key on a server with public reads).
+	Local bool
 }
 
 // MaxRefLength bounds a ref in a request.

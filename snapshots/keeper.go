@@ -475,7 +475,7 @@ func (k *Keeper) Resolve(ctx context.Context, sel registry.Selector) (*registry.
 		if !strings.HasPrefix(full, "refs/") {
 			full = "refs/heads/" + full
 		}
-		if k.remote == nil {
+		if k.remote == nil || sel.Local {
 			return nil, "", registry.Errorf(registry.ENOTFOUND, "ref %q not found", sel.Ref)
 		}
 		sha, err := k.remote.lookup(ctx, full)
