@@ -102,3 +102,36 @@ func TestAccessControl(t *testing.T) {
 		t.Errorf("a key from outside its networks: %d %s", r.status, r.body)
 	}
 }
+
+func TestCORS(t *testing.T) {
+	repo := newRepoWith(t, map[string]string{"hello.prompt": "Hello"})
+	store, db := openStores(t, repo.Path())
+	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store})
+	t.Cleanup(keeper.Close)
+	keeper.Sync(context.Background())
+	preflight := func(srv *httptest.Server, origin string) http.Header {
+		req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/v1/prompts/hello", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", "authorization")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.Header
+	}
+	off := httptest.NewServer(httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History()}).Handler())
+	defer off.Close()
+	if h := preflight(off, "https://app.example"); h.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("CORS answered with no origin configured: %v", h)
+	}
+	on := httptest.NewServer(httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), CORSOrigins: []string{"https://app.example"}}).Handler())
+	defer on.Close()
+	if h := preflight(on, "https://app.example"); h.Get("Access-Control-Allow-Origin") != "https://app.example" || !strings.Contains(strings.ToLower(h.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Errorf("preflight from an allowed origin: %v", h)
+	}
+	if h := preflight(on, "https://evil.example"); h.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin: %v", h)
+	}
+}

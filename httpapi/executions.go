@@ -200,6 +200,11 @@ func (s *Server) start(c echo.Context, run executions.Run, mode string) error {
 		if err != nil {
 			return err
 		}
+		release, err := s.streamSlot()
+		if err != nil {
+			return err
+		}
+		defer release()
 		sse := startSSE(c)
 		e, err := s.executions.Run(ctx, p, sse.delta)
 		return sse.end(e, err)
@@ -276,6 +281,11 @@ func (s *Server) followExecution(c echo.Context) error {
 	if _, err := s.executions.Get(ctx, id); err != nil {
 		return err
 	}
+	release, err := s.streamSlot()
+	if err != nil {
+		return err
+	}
+	defer release()
 	sse := startSSE(c)
 	e, err := s.executions.Follow(ctx, id, sse.delta)
 	if err != nil {
@@ -396,6 +406,17 @@ func (s *Server) ingestExecutions(c echo.Context) error {
 		status = http.StatusUnprocessableEntity
 	}
 	return c.JSON(status, res)
+}
+
+// streamSlot takes one of the event streams that may be open at once, or
+// fails with EUNAVAILABLE when all are taken.
+func (s *Server) streamSlot() (release func(), err error) {
+	select {
+	case s.streamSlots <- struct{}{}:
+		return func() { <-s.streamSlots }, nil
+	default:
+		return nil, registry.Errorf(registry.EUNAVAILABLE, "%d event streams are open, the most this server keeps: try again", cap(s.streamSlots))
+	}
 }
 
 // sseHeartbeat is how often an event stream with nothing to say sends a

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/promptreg/promptreg/executions"
@@ -62,6 +64,12 @@ type Options struct {
 	Renderer registry.Renderer
 	// Keys are the stored API keys; nil: only the admin key.
 	Keys *keys.Ring
+	// CORSOrigins are the origins browsers may call the API from; none:
+	// CORS is off.
+	CORSOrigins []string
+	// MaxStreams bounds the event streams (SSE) open at once; 0 is
+	// DefaultMaxStreams.
+	MaxStreams int
 	// PublicRead lets prompt reads go without a key when keys exist;
 	// PublicMetrics does the same for /healthz, /readyz and /metrics.
 	PublicRead, PublicMetrics bool
@@ -109,6 +117,7 @@ type Server struct {
 	models        func() any
 	ingestSlots   chan struct{} // a token per ingest running
 	keys          *keys.Ring
+	streamSlots   chan struct{} // a token per event stream open
 	publicRead    bool
 	publicMetrics bool
 
@@ -120,6 +129,9 @@ type Server struct {
 	promReg  *prometheus.Registry
 	delivery *deliveries
 }
+
+// DefaultMaxStreams bounds the event streams open at once by default.
+const DefaultMaxStreams = 256
 
 // New returns a server with its routes registered; Start listens.
 func New(opts Options) *Server {
@@ -138,6 +150,7 @@ func New(opts Options) *Server {
 		models:        opts.Models,
 		ingestSlots:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		keys:          opts.Keys,
+		streamSlots:   make(chan struct{}, cmp.Or(opts.MaxStreams, DefaultMaxStreams)),
 		publicRead:    opts.PublicRead,
 		publicMetrics: opts.PublicMetrics,
 		promReg:       opts.Metrics,
@@ -157,6 +170,15 @@ func New(opts Options) *Server {
 	// Never trust forwarding headers unless a proxy setup says so.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(s.recoverPanics, s.metrics.middleware)
+	if len(opts.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  opts.CORSOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
+			AllowHeaders:  []string{"Authorization", "X-API-Key", "Content-Type", "If-None-Match", "If-Match"},
+			ExposeHeaders: []string{"ETag", headerCommit, headerRef, headerStale, "Retry-After"},
+			MaxAge:        600,
+		}))
+	}
 	s.echo = e
 
 	s.register(e)

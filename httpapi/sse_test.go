@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/promptreg/promptreg/registry"
 )
 
 // TestSSEHeartbeat: a stream with nothing to say sends comments, and stops
@@ -33,4 +35,25 @@ func TestSSEHeartbeat(t *testing.T) {
 	if err := s.write("event: late\n\n"); err != nil || strings.Contains(rec.Body.String(), "late") {
 		t.Error("a write after the end reached the client")
 	}
+}
+
+// TestStreamSlots: at most MaxStreams event streams at once; the next is a
+// 503 until one ends.
+func TestStreamSlots(t *testing.T) {
+	s := New(Options{MaxStreams: 2})
+	r1, err1 := s.streamSlot()
+	r2, err2 := s.streamSlot()
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if _, err := s.streamSlot(); registry.ErrorCode(err) != registry.EUNAVAILABLE {
+		t.Errorf("a third stream: %v, want EUNAVAILABLE", err)
+	}
+	r1()
+	r3, err := s.streamSlot()
+	if err != nil {
+		t.Errorf("after one ended: %v", err)
+	}
+	r2()
+	r3()
 }

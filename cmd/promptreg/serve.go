@@ -43,6 +43,8 @@ type Serve struct {
 	RecordInputs, ModelsFile         string
 	ProvidersFile                    string
 	PublicRead, PublicMetrics        bool
+	CORSOrigins                      string
+	MaxStreams                       int
 	ExecWorkers                      int
 
 	Stderr io.Writer
@@ -87,6 +89,8 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.ModelsFile, "models-file", "", "YAML file of models and prices that adds to or replaces the built-in catalogue")
 	fs.IntVar(&m.ExecWorkers, "exec-workers", executions.DefaultWorkers, "queued (async) executions running at once")
 	fs.BoolVar(&m.PublicRead, "public-read", false, "let prompt reads go without a key even when keys exist (and listen beyond loopback without any key)")
+	fs.StringVar(&m.CORSOrigins, "cors-origins", "", "comma-separated origins browsers may call the API from (default: none, CORS off)")
+	fs.IntVar(&m.MaxStreams, "max-streams", httpapi.DefaultMaxStreams, "event streams (SSE) open at once")
 	fs.BoolVar(&m.PublicMetrics, "public-metrics", false, "let /healthz, /readyz and /metrics go without a key when keys exist")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&m.LogFormat, "log-format", "json", "json or text")
@@ -105,8 +109,13 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	if m.Poll < 0 || m.FetchTimeout <= 0 || m.SnapshotCache < 1 || m.SnapshotCacheMB < 1 {
 		return errors.New("serve: --poll must be >= 0, --fetch-timeout > 0, --snapshot-cache and --snapshot-cache-mb >= 1")
 	}
-	if m.ProviderTimeout <= 0 || m.ExecWorkers < 1 {
-		return errors.New("serve: --provider-timeout must be > 0 and --exec-workers >= 1")
+	if m.ProviderTimeout <= 0 || m.ExecWorkers < 1 || m.MaxStreams < 1 {
+		return errors.New("serve: --provider-timeout must be > 0, --exec-workers and --max-streams >= 1")
+	}
+	for _, o := range m.corsOrigins() {
+		if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			return fmt.Errorf("serve: --cors-origins %q: want origins such as https://app.example.com", o)
+		}
 	}
 	if m.RecordInputs != executions.RecordFull && m.RecordInputs != executions.RecordHash {
 		return fmt.Errorf("serve: --record-inputs %q: want full or hash", m.RecordInputs)
@@ -193,6 +202,7 @@ func (m *Serve) Run(ctx context.Context) error {
 		Writer: writer, Audit: m.db, Executions: m.execs, ExecutionStore: m.db, Parser: parser,
 		Models: func() any { return catalog.Models() }, Logger: m.log.With("component", "http"),
 		Keys: m.keys, PublicRead: m.PublicRead, PublicMetrics: m.PublicMetrics,
+		CORSOrigins: m.corsOrigins(), MaxStreams: m.MaxStreams,
 	})
 	if err := m.srv.Start(m.Addr); err != nil {
 		return err
@@ -206,6 +216,17 @@ func (m *Serve) Run(ctx context.Context) error {
 	}()
 	m.log.Info("serving", "repo", redact(m.Repo), "branch", m.Branch, "addr", m.srv.Addr(), "version", version)
 	return nil
+}
+
+// corsOrigins are the origins --cors-origins lists.
+func (m *Serve) corsOrigins() []string {
+	var out []string
+	for _, o := range strings.Split(m.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // loopback reports whether addr listens on loopback only.
