@@ -135,3 +135,52 @@ func TestCORS(t *testing.T) {
 		t.Errorf("preflight from another origin: %v", h)
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	limits, err := httpapi.ParseRateLimits("prompts:read=2, anonymous=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := newRepoWith(t, map[string]string{"hello.prompt": "Hello"})
+	store, db := openStores(t, repo.Path())
+	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store})
+	t.Cleanup(keeper.Close)
+	keeper.Sync(context.Background())
+	srv := httptest.NewServer(httpapi.New(httpapi.Options{Snapshots: keeper, History: keeper.History(), AdminKey: adminKey, PublicRead: true, RateLimits: limits}).Handler())
+	defer srv.Close()
+	e := &env{t: t, srv: srv}
+
+	// Anonymous: 1 per second, a burst of 2.
+	var etag string
+	statuses := []int{}
+	for i := 0; i < 3; i++ {
+		r := e.get("/v1/prompts/hello")
+		statuses = append(statuses, r.status)
+		if r.status == http.StatusOK {
+			etag = r.header.Get("ETag")
+		}
+		if r.status == http.StatusTooManyRequests {
+			if r.header.Get("Retry-After") == "" || r.header.Get("RateLimit-Remaining") != "0" || !strings.Contains(string(r.body), `"rate_limited"`) {
+				t.Errorf("429 without its headers or envelope: %v %s", r.header, r.body)
+			}
+		}
+	}
+	if statuses[0] != 200 || statuses[1] != 200 || statuses[2] != http.StatusTooManyRequests {
+		t.Errorf("anonymous statuses = %v, want 200 200 429", statuses)
+	}
+	// A revalidation still gets through, and is answered 304.
+	if r := e.get("/v1/prompts/hello", "If-None-Match", etag); r.status != http.StatusNotModified {
+		t.Errorf("conditional GET when a full one is limited: %d", r.status)
+	}
+	// A key has its own bucket: 2 per second, a burst of 4.
+	for i := 0; i < 4; i++ {
+		if r := e.get("/v1/prompts/hello", "Authorization", "Bearer "+adminKey); r.status != http.StatusOK || r.header.Get("RateLimit-Limit") != "4" {
+			t.Errorf("keyed read %d: %d %v", i, r.status, r.header.Get("RateLimit-Limit"))
+		}
+	}
+	for _, bad := range []string{"prompts:read", "reads=5", "prompts:read=0", "prompts:read=x", "*=3"} {
+		if _, err := httpapi.ParseRateLimits(bad); err == nil {
+			t.Errorf("ParseRateLimits(%q) accepted", bad)
+		}
+	}
+}

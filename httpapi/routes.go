@@ -122,7 +122,7 @@ func (s *Server) register(e *echo.Echo) {
 				byMethod[m][strings.TrimPrefix(rest, "/")] = r
 				continue
 			}
-			e.Add(m, echoPath(r.path), s.authorize(r.scope, r.handle))
+			e.Add(m, echoPath(r.path), s.authorize(r.scope, s.limit(r.scope, r.handle)))
 		}
 	}
 }
@@ -144,7 +144,7 @@ func (s *Server) dispatchPrompt(method string, byMethod map[string]map[string]ro
 			}
 			return echo.ErrNotFound
 		}
-		return s.authorize(r.scope, func(c echo.Context) error { return r.prompt(c, name) })(c)
+		return s.authorize(r.scope, s.limit(r.scope, func(c echo.Context) error { return r.prompt(c, name) }))(c)
 	}
 }
 

@@ -67,6 +67,9 @@ type Options struct {
 	// CORSOrigins are the origins browsers may call the API from; none:
 	// CORS is off.
 	CORSOrigins []string
+	// RateLimits limit requests per key and scope, and per client IP
+	// without a key; nil: no limit.
+	RateLimits RateLimits
 	// MaxStreams bounds the event streams (SSE) open at once; 0 is
 	// DefaultMaxStreams.
 	MaxStreams int
@@ -118,6 +121,7 @@ type Server struct {
 	ingestSlots   chan struct{} // a token per ingest running
 	keys          *keys.Ring
 	streamSlots   chan struct{} // a token per event stream open
+	limiter       *limiter      // nil without rate limits
 	publicRead    bool
 	publicMetrics bool
 
@@ -150,6 +154,7 @@ func New(opts Options) *Server {
 		models:        opts.Models,
 		ingestSlots:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		keys:          opts.Keys,
+		limiter:       newLimiter(opts.RateLimits, time.Now),
 		streamSlots:   make(chan struct{}, cmp.Or(opts.MaxStreams, DefaultMaxStreams)),
 		publicRead:    opts.PublicRead,
 		publicMetrics: opts.PublicMetrics,

@@ -43,7 +43,8 @@ type Serve struct {
 	RecordInputs, ModelsFile         string
 	ProvidersFile                    string
 	PublicRead, PublicMetrics        bool
-	CORSOrigins                      string
+	CORSOrigins, RateLimits          string
+	rateLimits                       httpapi.RateLimits
 	MaxStreams                       int
 	ExecWorkers                      int
 
@@ -89,6 +90,7 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.ModelsFile, "models-file", "", "YAML file of models and prices that adds to or replaces the built-in catalogue")
 	fs.IntVar(&m.ExecWorkers, "exec-workers", executions.DefaultWorkers, "queued (async) executions running at once")
 	fs.BoolVar(&m.PublicRead, "public-read", false, "let prompt reads go without a key even when keys exist (and listen beyond loopback without any key)")
+	fs.StringVar(&m.RateLimits, "rate-limits", "", "requests per second per key by scope, and per client IP without a key: \"prompts:read=200,prompts:execute=5,anonymous=20\" (default: none)")
 	fs.StringVar(&m.CORSOrigins, "cors-origins", "", "comma-separated origins browsers may call the API from (default: none, CORS off)")
 	fs.IntVar(&m.MaxStreams, "max-streams", httpapi.DefaultMaxStreams, "event streams (SSE) open at once")
 	fs.BoolVar(&m.PublicMetrics, "public-metrics", false, "let /healthz, /readyz and /metrics go without a key when keys exist")
@@ -112,6 +114,10 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	if m.ProviderTimeout <= 0 || m.ExecWorkers < 1 || m.MaxStreams < 1 {
 		return errors.New("serve: --provider-timeout must be > 0, --exec-workers and --max-streams >= 1")
 	}
+	var err error
+	if m.rateLimits, err = httpapi.ParseRateLimits(m.RateLimits); err != nil {
+		return fmt.Errorf("serve: --rate-limits: %w", err)
+	}
 	for _, o := range m.corsOrigins() {
 		if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
 			return fmt.Errorf("serve: --cors-origins %q: want origins such as https://app.example.com", o)
@@ -121,7 +127,6 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 		return fmt.Errorf("serve: --record-inputs %q: want full or hash", m.RecordInputs)
 	}
 	m.getenv = getenv
-	var err error
 	m.log, err = newLogger(m.Stderr, m.LogLevel, m.LogFormat)
 	return err
 }
@@ -202,7 +207,7 @@ func (m *Serve) Run(ctx context.Context) error {
 		Writer: writer, Audit: m.db, Executions: m.execs, ExecutionStore: m.db, Parser: parser,
 		Models: func() any { return catalog.Models() }, Logger: m.log.With("component", "http"),
 		Keys: m.keys, PublicRead: m.PublicRead, PublicMetrics: m.PublicMetrics,
-		CORSOrigins: m.corsOrigins(), MaxStreams: m.MaxStreams,
+		CORSOrigins: m.corsOrigins(), MaxStreams: m.MaxStreams, RateLimits: m.rateLimits,
 	})
 	if err := m.srv.Start(m.Addr); err != nil {
 		return err
