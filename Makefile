@@ -8,7 +8,7 @@ ADDR    ?= 127.0.0.1:8080
 # API keys exist. Local use only; set your own anywhere else.
 ADMIN_KEY ?= dev-admin-key
 
-.PHONY: build test lint run bench bench-http bench-render bench-history bench-writes bench-exec clean
+.PHONY: build test lint run bench bench-http bench-render bench-history bench-writes bench-exec bench-http-key clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/promptreg
@@ -34,12 +34,18 @@ run: build
 
 # Every benchmark prints its figures beside a baseline measured in the same
 # run (these machines are shared and noisy): see README.md, Performance.
-bench: bench-http bench-render bench-history bench-writes bench-exec
+bench: bench-http bench-http-key bench-render bench-history bench-writes bench-exec
 
 # GET /v1/prompts/{name} (200 and 304) against a minimal net/http server
 # answering the same bytes, from a second process on 127.0.0.1.
 bench-http: build
 	scripts/bench-http.sh
+
+# The same with a stored read key on every request (the key is checked
+# from memory: hash and map lookup), against the same baseline.
+bench-http-key: build
+	@d=$$(mktemp -d) && k=$$($(BIN) keys create --data $$d --name bench --scopes prompts:read 2>/dev/null) && \
+	BENCH_SERVE_ARGS="--data $$d --public-metrics" BENCH_API_KEY=$$k scripts/bench-http.sh; s=$$?; rm -rf $$d; exit $$s
 
 # Render throughput against Python Jinja2 on the same templates, one core.
 bench-render:
