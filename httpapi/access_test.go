@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -182,5 +183,42 @@ func TestRateLimits(t *testing.T) {
 		if _, err := httpapi.ParseRateLimits(bad); err == nil {
 			t.Errorf("ParseRateLimits(%q) accepted", bad)
 		}
+	}
+}
+
+// TestTrustedProxies: X-Forwarded-For names the client only behind a
+// trusted proxy, for a key's allowed networks (and rate limits).
+func TestTrustedProxies(t *testing.T) {
+	repo := newRepoWith(t, map[string]string{"hello.prompt": "Hello"})
+	store, db := openStores(t, repo.Path())
+	keeper := snapshots.New(snapshots.Options{Source: store, Parser: render.Parser{}, History: db, Git: store})
+	t.Cleanup(keeper.Close)
+	keeper.Sync(context.Background())
+	ring := keys.New(keys.Options{Store: db})
+	raw, _, err := ring.Create(context.Background(), keys.CreateRequest{Name: "office", Scopes: []string{"*"}, AllowedCIDRs: []string{"203.0.113.0/24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(opts httpapi.Options) int {
+		srv := httptest.NewServer(httpapi.New(opts).Handler())
+		defer srv.Close()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/prompts/hello", nil)
+		req.Header.Set("Authorization", "Bearer "+raw)
+		req.Header.Set("X-Forwarded-For", "203.0.113.7")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	base := httpapi.Options{Snapshots: keeper, History: keeper.History(), Keys: ring}
+	if code := get(base); code != http.StatusForbidden {
+		t.Errorf("X-Forwarded-For from an untrusted peer: %d, want 403 (the header is ignored)", code)
+	}
+	_, loop, _ := net.ParseCIDR("127.0.0.0/8")
+	base.TrustedProxies = []*net.IPNet{loop}
+	if code := get(base); code != http.StatusOK {
+		t.Errorf("X-Forwarded-For from a trusted proxy: %d, want 200", code)
 	}
 }

@@ -64,6 +64,10 @@ type Options struct {
 	Renderer registry.Renderer
 	// Keys are the stored API keys; nil: only the admin key.
 	Keys *keys.Ring
+	// TrustedProxies are the networks of the reverse proxies whose
+	// X-Forwarded-For names the client (rate limits, allowed_cidrs); none:
+	// the connection's address is the client's.
+	TrustedProxies []*net.IPNet
 	// CORSOrigins are the origins browsers may call the API from; none:
 	// CORS is off.
 	CORSOrigins []string
@@ -174,6 +178,13 @@ func New(opts Options) *Server {
 	e.HTTPErrorHandler = s.handleError
 	// Never trust forwarding headers unless a proxy setup says so.
 	e.IPExtractor = echo.ExtractIPDirect()
+	if len(opts.TrustedProxies) > 0 {
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range opts.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
 	e.Use(s.recoverPanics, s.metrics.middleware)
 	if len(opts.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{

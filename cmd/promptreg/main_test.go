@@ -286,7 +286,7 @@ func TestServeRefusesABadProvidersFile(t *testing.T) {
 	if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "--providers") || !strings.Contains(err.Error(), "wire") {
 		t.Errorf("Run with a provider without a wire = %v, want an error naming --providers and the wire", err)
 	}
-	for _, args := range [][]string{{"--record-inputs", "some"}, {"--exec-workers", "0"}, {"--provider-timeout", "0s"}, {"--max-streams", "0"}, {"--cors-origins", "app.example"}, {"--rate-limits", "reads=3"}} {
+	for _, args := range [][]string{{"--record-inputs", "some"}, {"--exec-workers", "0"}, {"--provider-timeout", "0s"}, {"--max-streams", "0"}, {"--cors-origins", "app.example"}, {"--rate-limits", "reads=3"}, {"--trusted-proxies", "10.0.0.1"}} {
 		m := &Serve{Stderr: io.Discard}
 		if err := m.ParseFlags(append([]string{"--repo", repo.Path()}, args...), getenvFrom(nil)); err == nil {
 			t.Errorf("ParseFlags(%v) accepted", args)

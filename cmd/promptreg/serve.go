@@ -44,6 +44,8 @@ type Serve struct {
 	ProvidersFile                    string
 	PublicRead, PublicMetrics        bool
 	CORSOrigins, RateLimits          string
+	TrustedProxies                   string
+	trustedProxies                   []*net.IPNet
 	rateLimits                       httpapi.RateLimits
 	MaxStreams                       int
 	ExecWorkers                      int
@@ -91,6 +93,7 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	fs.IntVar(&m.ExecWorkers, "exec-workers", executions.DefaultWorkers, "queued (async) executions running at once")
 	fs.BoolVar(&m.PublicRead, "public-read", false, "let prompt reads go without a key even when keys exist (and listen beyond loopback without any key)")
 	fs.StringVar(&m.RateLimits, "rate-limits", "", "requests per second per key by scope, and per client IP without a key: \"prompts:read=200,prompts:execute=5,anonymous=20\" (default: none)")
+	fs.StringVar(&m.TrustedProxies, "trusted-proxies", "", "comma-separated networks of reverse proxies whose X-Forwarded-For names the client (default: none; the connection's address is the client's)")
 	fs.StringVar(&m.CORSOrigins, "cors-origins", "", "comma-separated origins browsers may call the API from (default: none, CORS off)")
 	fs.IntVar(&m.MaxStreams, "max-streams", httpapi.DefaultMaxStreams, "event streams (SSE) open at once")
 	fs.BoolVar(&m.PublicMetrics, "public-metrics", false, "let /healthz, /readyz and /metrics go without a key when keys exist")
@@ -117,6 +120,16 @@ func (m *Serve) ParseFlags(args []string, getenv func(string) string) error {
 	var err error
 	if m.rateLimits, err = httpapi.ParseRateLimits(m.RateLimits); err != nil {
 		return fmt.Errorf("serve: --rate-limits: %w", err)
+	}
+	for _, c := range strings.Split(m.TrustedProxies, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(c)
+		if err != nil {
+			return fmt.Errorf("serve: --trusted-proxies %q: want networks such as 10.0.0.0/8", c)
+		}
+		m.trustedProxies = append(m.trustedProxies, n)
 	}
 	for _, o := range m.corsOrigins() {
 		if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
@@ -207,7 +220,7 @@ func (m *Serve) Run(ctx context.Context) error {
 		Writer: writer, Audit: m.db, Executions: m.execs, ExecutionStore: m.db, Parser: parser,
 		Models: func() any { return catalog.Models() }, Logger: m.log.With("component", "http"),
 		Keys: m.keys, PublicRead: m.PublicRead, PublicMetrics: m.PublicMetrics,
-		CORSOrigins: m.corsOrigins(), MaxStreams: m.MaxStreams, RateLimits: m.rateLimits,
+		CORSOrigins: m.corsOrigins(), MaxStreams: m.MaxStreams, RateLimits: m.rateLimits, TrustedProxies: m.trustedProxies,
 	})
 	if err := m.srv.Start(m.Addr); err != nil {
 		return err
