@@ -135,3 +135,20 @@ func TestParsePromptProblems(t *testing.T) {
 		})
 	}
 }
+
+// A schema with several faults gets the same message every time, its
+// faults sorted: the JSON Schema library reports them in map order.
+func TestSchemaErrorIsDeterministic(t *testing.T) {
+	file := []byte("---\ninput_schema:\n  properties: {d, a, c, b}\n---\nx\n")
+	_, err := Parser{}.ParsePrompt("p.prompt", "p", file)
+	want := "p.prompt: input_schema: not a valid JSON Schema: /properties/a: got null, want boolean or object; " +
+		"/properties/b: got null, want boolean or object; /properties/c: got null, want boolean or object; /properties/d: got null, want boolean or object"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+	for range 20 {
+		if _, again := (Parser{}).ParsePrompt("p.prompt", "p", file); again.Error() != err.Error() {
+			t.Fatalf("parse again: %v, then %v", err, again)
+		}
+	}
+}
