@@ -152,3 +152,15 @@ func TestSchemaErrorIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// No variables, or null, with white space around or not, are no
+// variables: `promptreg render --vars FILE` reads a file ending in a
+// newline.
+func TestDecodeVariablesNull(t *testing.T) {
+	for _, in := range []string{"", " \n", "null", "null\n", " null "} {
+		vars, err := decodeVariables([]byte(in))
+		if err != nil || len(vars) != 0 {
+			t.Errorf("decodeVariables(%q) = %v, %v; want no variables", in, vars, err)
+		}
+	}
+}

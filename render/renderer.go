@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -233,9 +234,10 @@ func (l *loader) Load(name string) (*jinja.Template, error) {
 }
 
 // decodeVariables decodes a JSON object of variables, keeping integers
-// and key order as Jinja2 sees them.
+// and key order as Jinja2 sees them. Nothing, or null, white space around
+// it or not (a variables file ends in a newline), is no variables.
 func decodeVariables(data []byte) (map[string]any, error) {
-	if len(strings.TrimSpace(string(data))) == 0 || string(data) == "null" {
+	if v := bytes.TrimSpace(data); len(v) == 0 || string(v) == "null" {
 		return map[string]any{}, nil
 	}
 	vars, err := jinja.DecodeJSON(data)
