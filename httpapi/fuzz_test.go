@@ -16,10 +16,6 @@ import (
 // entity tags separated by commas and optional white space (empty elements
 // allowed), one of which is etag under the weak comparison. A header that
 // is not that grammar matches nothing.
-// etagc reports whether c may appear between an entity tag's quotes
-// (RFC 9110 §8.8.3: %x21 / %x23-7E / obs-text).
-func etagc(c byte) bool { return c == 0x21 || c >= 0x23 && c != 0x7f }
-
 func listMatches(header, etag string) bool {
 	h := strings.Trim(header, " \t")
 	if h == "*" {
