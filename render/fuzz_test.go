@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/promptreg/promptreg/registry"
 	"github.com/promptreg/promptreg/render/jinja"
@@ -150,10 +151,10 @@ func FuzzSplitFrontMatter(f *testing.F) {
 }
 
 // FuzzDecodeVariables decodes arbitrary request variables. What decodes is
-// a JSON object, holding what encoding/json finds in it; what does not is
-// an EINVALID error. A JSON object encoding/json decodes (its numbers
-// within float64's range) is refused only for nesting deeper than jinja's
-// data depth. Seeds: testdata/fuzz/FuzzDecodeVariables.
+// a JSON object in UTF-8, holding what encoding/json finds in it; what does
+// not is an EINVALID error. A JSON object encoding/json decodes (its
+// numbers within float64's range) is refused only for invalid UTF-8 or
+// nesting deeper than jinja's data depth. Seeds: testdata/fuzz/FuzzDecodeVariables.
 func FuzzDecodeVariables(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		vars, err := decodeVariables(data)
@@ -174,10 +175,13 @@ func FuzzDecodeVariables(f *testing.F) {
 			if code := registry.ErrorCode(err); code != registry.EINVALID {
 				t.Fatalf("error code %q, want %q: %v", code, registry.EINVALID, err)
 			}
-			if stdErr == nil && std != nil && !overLimits(std, -1) {
+			if stdErr == nil && std != nil && !overLimits(std, -1) && utf8.Valid(data) {
 				t.Fatalf("encoding/json decodes %q, decodeVariables does not: %v", data, err)
 			}
 			return
+		}
+		if !utf8.Valid(data) {
+			t.Fatalf("decodeVariables decodes %q, which is not UTF-8", data)
 		}
 		if stdErr != nil || std == nil {
 			t.Fatalf("decodeVariables decodes %q, which encoding/json refuses (%v)", data, stdErr)

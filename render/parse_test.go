@@ -164,3 +164,14 @@ func TestDecodeVariablesNull(t *testing.T) {
 		}
 	}
 }
+
+// Variables are JSON, which is UTF-8: invalid bytes, in a value or a name,
+// are refused rather than rendered as U+FFFD.
+func TestDecodeVariablesInvalidUTF8(t *testing.T) {
+	for _, in := range []string{"{\"text\":\"\xff\xfe\"}", "{\"\xc3\x28\":1}", "{\"a\":[\"ok\",\"\xed\xa0\x80\"]}"} {
+		_, err := decodeVariables([]byte(in))
+		if registry.ErrorCode(err) != registry.EINVALID {
+			t.Errorf("decodeVariables(%q) = %v, want %s", in, err, registry.EINVALID)
+		}
+	}
+}
