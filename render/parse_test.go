@@ -3,10 +3,12 @@ package render
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/promptreg/promptreg/registry"
+	"github.com/promptreg/promptreg/render/jinja"
 )
 
 func TestParsePrompt(t *testing.T) {
@@ -173,5 +175,21 @@ func TestDecodeVariablesInvalidUTF8(t *testing.T) {
 		if registry.ErrorCode(err) != registry.EINVALID {
 			t.Errorf("decodeVariables(%q) = %v, want %s", in, err, registry.EINVALID)
 		}
+	}
+}
+
+// More than jinja.MaxVariables variables are refused as too large (413).
+func TestDecodeVariablesTooMany(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range jinja.MaxVariables + 1 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"v` + strconv.Itoa(i) + `":0`)
+	}
+	b.WriteString("}")
+	if _, err := decodeVariables([]byte(b.String())); registry.ErrorCode(err) != registry.ETOOLARGE {
+		t.Fatalf("%d variables: %v, want %s", jinja.MaxVariables+1, err, registry.ETOOLARGE)
 	}
 }

@@ -247,6 +247,9 @@ func decodeVariables(data []byte) (map[string]any, error) {
 		return nil, registry.Errorf(registry.EINVALID, "variables are not valid UTF-8")
 	}
 	vars, err := jinja.DecodeJSON(data)
+	if errors.Is(err, jinja.ErrTooManyVariables) {
+		return nil, registry.Errorf(registry.ETOOLARGE, "variables: %v", jinja.ErrTooManyVariables)
+	}
 	if err != nil {
 		return nil, registry.Errorf(registry.EINVALID, "variables must be a JSON object: %v", err)
 	}
