@@ -3,8 +3,11 @@ package httpapi
 import "strings"
 
 // noneMatch reports whether an If-None-Match header value matches the strong
-// entity tag etag, with the weak comparison RFC 9110 §13.1.2 prescribes: a
-// list of tags, "*" matching any current representation, W/ ignored.
+// entity tag etag, with the weak comparison RFC 9110 §13.1.2 prescribes:
+// "*" alone matching any current representation, or a comma-separated list
+// of tags, W/ ignored. A header that is not that grammar matches nothing: a
+// server must not answer 304 to garbage ("*x", a tag glued to another, a
+// tag with a space in it), even when the garbage holds the tag.
 func noneMatch(header, etag string) bool {
 	if header == "" {
 		return false
@@ -12,25 +15,38 @@ func noneMatch(header, etag string) bool {
 	if header == etag {
 		return true
 	}
+	h := strings.Trim(header, " \t")
+	if h == "*" {
+		return true
+	}
+	matched := false
 	for {
-		header = strings.TrimLeft(header, " \t,")
-		if header == "" {
+		h = strings.TrimLeft(h, " \t,")
+		if h == "" {
+			return matched
+		}
+		h = strings.TrimPrefix(h, "W/")
+		if h == "" || h[0] != '"' {
 			return false
 		}
-		if header[0] == '*' {
-			return true
+		end := 1
+		for end < len(h) && h[end] != '"' {
+			if !etagc(h[end]) {
+				return false
+			}
+			end++
 		}
-		header = strings.TrimPrefix(header, "W/")
-		if header == "" || header[0] != '"' {
-			return false // malformed: a server must not match on garbage
-		}
-		end := strings.IndexByte(header[1:], '"')
-		if end < 0 {
+		if end == len(h) {
 			return false
 		}
-		if header[:end+2] == etag {
-			return true
+		matched = matched || h[:end+1] == etag
+		h = strings.TrimLeft(h[end+1:], " \t")
+		if h != "" && h[0] != ',' {
+			return false
 		}
-		header = header[end+2:]
 	}
 }
+
+// etagc reports whether c may appear between an entity tag's quotes
+// (RFC 9110 §8.8.3: %x21 / %x23-7E / obs-text).
+func etagc(c byte) bool { return c == 0x21 || c >= 0x23 && c != 0x7f }

@@ -252,6 +252,10 @@ func TestConditionalRequests(t *testing.T) {
 		{"other tag", `"0000"`, http.StatusOK},
 		{"unquoted is not a match", strings.Trim(etag, `"`), http.StatusOK},
 		{"malformed list stops matching", `garbage, ` + etag, http.StatusOK},
+		{"garbage after the tag is not a match", etag + `x`, http.StatusOK},
+		{"star with garbage is not a match", `*x`, http.StatusOK},
+		{"star in a list is not a match", `*, "abc"`, http.StatusOK},
+		{"tags without a comma are not a match", `"abc"` + etag, http.StatusOK},
 		{"empty", "", http.StatusOK},
 	}
 	for _, tt := range tests {

@@ -263,15 +263,19 @@ func (s *Server) actor(c echo.Context, createdBy string) writes.Actor {
 	return a
 }
 
-// ifMatch returns the checksum an If-Match header names: the quotes
-// removed; "" without the header. A weak tag never matches (RFC 9110
-// §13.1.1 compares strongly), so it is kept as is and fails.
+// ifMatch returns the checksum an If-Match header names: the quotes of one
+// strong tag removed (a bare checksum is taken too); "" without the header.
+// Anything else is kept as it is, so that it fails the precondition rather
+// than drop it: a weak tag (RFC 9110 §13.1.1 compares strongly), a list, an
+// empty or unbalanced tag, a quoted "*" (a tag, not the wildcard).
 func ifMatch(c echo.Context) string {
 	v := strings.TrimSpace(c.Request().Header.Get("If-Match"))
-	if v == "*" || strings.HasPrefix(v, "W/") {
-		return v
+	if len(v) > 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		if tag := v[1 : len(v)-1]; tag != "*" && !strings.Contains(tag, `"`) {
+			return tag
+		}
 	}
-	return strings.Trim(v, `"`)
+	return v
 }
 
 // decodeStrictFields decodes an optional small body that may carry only the

@@ -3,10 +3,12 @@ package render
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/promptreg/promptreg/registry"
+	"github.com/promptreg/promptreg/render/jinja"
 )
 
 func TestParsePrompt(t *testing.T) {
@@ -133,5 +135,61 @@ func TestParsePromptProblems(t *testing.T) {
 				t.Errorf("message = %q, want it to contain %q", prob.Message, tt.msg)
 			}
 		})
+	}
+}
+
+// A schema with several faults gets the same message every time, its
+// faults sorted: the JSON Schema library reports them in map order.
+func TestSchemaErrorIsDeterministic(t *testing.T) {
+	file := []byte("---\ninput_schema:\n  properties: {d, a, c, b}\n---\nx\n")
+	_, err := Parser{}.ParsePrompt("p.prompt", "p", file)
+	want := "p.prompt: input_schema: not a valid JSON Schema: /properties/a: got null, want boolean or object; " +
+		"/properties/b: got null, want boolean or object; /properties/c: got null, want boolean or object; /properties/d: got null, want boolean or object"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+	for range 20 {
+		if _, again := (Parser{}).ParsePrompt("p.prompt", "p", file); again.Error() != err.Error() {
+			t.Fatalf("parse again: %v, then %v", err, again)
+		}
+	}
+}
+
+// No variables, or null, with white space around or not, are no
+// variables: `promptreg render --vars FILE` reads a file ending in a
+// newline.
+func TestDecodeVariablesNull(t *testing.T) {
+	for _, in := range []string{"", " \n", "null", "null\n", " null "} {
+		vars, err := decodeVariables([]byte(in))
+		if err != nil || len(vars) != 0 {
+			t.Errorf("decodeVariables(%q) = %v, %v; want no variables", in, vars, err)
+		}
+	}
+}
+
+// Variables are JSON, which is UTF-8: invalid bytes, in a value or a name,
+// are refused rather than rendered as U+FFFD.
+func TestDecodeVariablesInvalidUTF8(t *testing.T) {
+	for _, in := range []string{"{\"text\":\"\xff\xfe\"}", "{\"\xc3\x28\":1}", "{\"a\":[\"ok\",\"\xed\xa0\x80\"]}"} {
+		_, err := decodeVariables([]byte(in))
+		if registry.ErrorCode(err) != registry.EINVALID {
+			t.Errorf("decodeVariables(%q) = %v, want %s", in, err, registry.EINVALID)
+		}
+	}
+}
+
+// More than jinja.MaxVariables variables are refused as too large (413).
+func TestDecodeVariablesTooMany(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range jinja.MaxVariables + 1 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"v` + strconv.Itoa(i) + `":0`)
+	}
+	b.WriteString("}")
+	if _, err := decodeVariables([]byte(b.String())); registry.ErrorCode(err) != registry.ETOOLARGE {
+		t.Fatalf("%d variables: %v, want %s", jinja.MaxVariables+1, err, registry.ETOOLARGE)
 	}
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
@@ -233,12 +235,21 @@ func (l *loader) Load(name string) (*jinja.Template, error) {
 }
 
 // decodeVariables decodes a JSON object of variables, keeping integers
-// and key order as Jinja2 sees them.
+// and key order as Jinja2 sees them. Nothing, or null, white space around
+// it or not (a variables file ends in a newline), is no variables. JSON is
+// UTF-8 (RFC 8259 §8.1): invalid bytes are refused, never rendered as
+// U+FFFD into a prompt.
 func decodeVariables(data []byte) (map[string]any, error) {
-	if len(strings.TrimSpace(string(data))) == 0 || string(data) == "null" {
+	if v := bytes.TrimSpace(data); len(v) == 0 || string(v) == "null" {
 		return map[string]any{}, nil
 	}
+	if !utf8.Valid(data) {
+		return nil, registry.Errorf(registry.EINVALID, "variables are not valid UTF-8")
+	}
 	vars, err := jinja.DecodeJSON(data)
+	if errors.Is(err, jinja.ErrTooManyVariables) {
+		return nil, registry.Errorf(registry.ETOOLARGE, "variables: %v", jinja.ErrTooManyVariables)
+	}
 	if err != nil {
 		return nil, registry.Errorf(registry.EINVALID, "variables must be a JSON object: %v", err)
 	}

@@ -2,7 +2,9 @@ package render
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -29,11 +31,24 @@ func CompileSchema(schemaJSON []byte) (*jsonschema.Schema, error) {
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.UseLoader(refusingLoader{})
 	if err := c.AddResource(schemaURL, doc); err != nil {
-		return nil, err
+		return nil, schemaError(err)
 	}
 	sch, err := c.Compile(schemaURL)
 	if err != nil {
-		return nil, err
+		return nil, schemaError(err)
 	}
 	return sch, nil
+}
+
+// schemaError words a schema that does not compile. The library lists a
+// schema's faults against the metaschema in map order; they are sorted, so
+// that a file always gets the same message (parsing is deterministic: lint
+// output and the problems of /v1/status do not change from sync to sync).
+func schemaError(err error) error {
+	var sve *jsonschema.SchemaValidationError
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &sve) && errors.As(sve.Err, &ve) {
+		return fmt.Errorf("not a valid JSON Schema: %s", strings.Join(schemaProblems(ve), "; "))
+	}
+	return err
 }

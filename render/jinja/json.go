@@ -29,7 +29,7 @@ func DecodeJSON(data []byte) (map[string]any, error) {
 	if tok != json.Delim('{') {
 		return nil, errors.New("decode variables: expected a JSON object")
 	}
-	d, err := decodeObject(dec, 0)
+	d, err := decodeObject(dec, 0, MaxVariables)
 	if err != nil {
 		return nil, fmt.Errorf("decode variables: %w", err)
 	}
@@ -42,6 +42,16 @@ func DecodeJSON(data []byte) (map[string]any, error) {
 	}
 	return out, nil
 }
+
+// MaxVariables is the most variables DecodeJSON takes. An object with more
+// members is refused as soon as the one too many is read, before the time
+// decoding them all would take is spent (json.Decoder's Token costs about a
+// microsecond a value): ErrTooManyVariables.
+const MaxVariables = 10_000
+
+// ErrTooManyVariables is DecodeJSON's error for an object of more than
+// MaxVariables members.
+var ErrTooManyVariables = fmt.Errorf("more than %d variables", MaxVariables)
 
 // DecodeJSONValue decodes any JSON value the way DecodeJSON decodes
 // objects.
@@ -77,7 +87,7 @@ func decodeToken(dec *json.Decoder, tok json.Token, depth int) (any, error) {
 	case json.Delim:
 		switch t {
 		case '{':
-			return decodeObject(dec, depth+1)
+			return decodeObject(dec, depth+1, 0)
 		case '[':
 			list := []any{}
 			for dec.More() {
@@ -101,9 +111,14 @@ func decodeToken(dec *json.Decoder, tok json.Token, depth int) (any, error) {
 	return nil, fmt.Errorf("unexpected token %v", tok)
 }
 
-func decodeObject(dec *json.Decoder, depth int) (*Dict, error) {
+// decodeObject decodes the members of an object whose '{' was read: at
+// most limit of them, if limit > 0.
+func decodeObject(dec *json.Decoder, depth, limit int) (*Dict, error) {
 	d := NewDict(4)
-	for dec.More() {
+	for n := 1; dec.More(); n++ {
+		if limit > 0 && n > limit {
+			return nil, ErrTooManyVariables
+		}
 		kt, err := dec.Token()
 		if err != nil {
 			return nil, err

@@ -141,6 +141,31 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
+func TestDecodeJSONTooManyVariables(t *testing.T) {
+	object := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"v%d":{"a":1,"b":2}`, i)
+		}
+		b.WriteString("}")
+		return []byte(b.String())
+	}
+	if vars, err := DecodeJSON(object(MaxVariables)); err != nil || len(vars) != MaxVariables {
+		t.Fatalf("%d variables: %d, %v", MaxVariables, len(vars), err)
+	}
+	if _, err := DecodeJSON(object(MaxVariables + 1)); !errors.Is(err, ErrTooManyVariables) {
+		t.Fatalf("%d variables: %v, want ErrTooManyVariables", MaxVariables+1, err)
+	}
+	// The limit is on variables, not on the members of their values.
+	if _, err := DecodeJSON([]byte(`{"v":` + string(object(MaxVariables+1)) + `}`)); err != nil {
+		t.Fatalf("a variable of %d members: %v", MaxVariables+1, err)
+	}
+}
+
 func TestRenderErrors(t *testing.T) {
 	type check func(error) bool
 	limit := func(name string) check {
