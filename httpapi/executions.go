@@ -200,14 +200,9 @@ func (s *Server) start(c echo.Context, run executions.Run, mode string) error {
 		if err != nil {
 			return err
 		}
-		release, err := s.streamSlot()
-		if err != nil {
-			return err
-		}
-		defer release()
-		sse := startSSE(c)
-		e, err := s.executions.Run(ctx, p, sse.delta)
-		return sse.end(e, err)
+		return s.stream(c, func(onDelta func(string) error) (registry.Execution, error) {
+			return s.executions.Run(ctx, p, onDelta)
+		})
 	}
 	e, err := s.executions.Execute(ctx, run, nil)
 	if err != nil {
@@ -281,17 +276,9 @@ func (s *Server) followExecution(c echo.Context) error {
 	if _, err := s.executions.Get(ctx, id); err != nil {
 		return err
 	}
-	release, err := s.streamSlot()
-	if err != nil {
-		return err
-	}
-	defer release()
-	sse := startSSE(c)
-	e, err := s.executions.Follow(ctx, id, sse.delta)
-	if err != nil {
-		return sse.end(e, err)
-	}
-	return sse.end(e, nil)
+	return s.stream(c, func(onDelta func(string) error) (registry.Execution, error) {
+		return s.executions.Follow(ctx, id, onDelta)
+	})
 }
 
 func (s *Server) executionID(c echo.Context) (string, error) {
@@ -406,6 +393,19 @@ func (s *Server) ingestExecutions(c echo.Context) error {
 		status = http.StatusUnprocessableEntity
 	}
 	return c.JSON(status, res)
+}
+
+// stream answers with an event stream of what run produces: its pieces of
+// text, then done with the execution, or error.
+func (s *Server) stream(c echo.Context, run func(onDelta func(string) error) (registry.Execution, error)) error {
+	release, err := s.streamSlot()
+	if err != nil {
+		return err
+	}
+	defer release()
+	sse := startSSE(c)
+	e, err := run(sse.delta)
+	return sse.end(e, err)
 }
 
 // streamSlot takes one of the event streams that may be open at once, or
