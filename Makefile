@@ -14,9 +14,12 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/promptreg
 
 # The race detector is on: the registry, the Git store and the HTTP server
-# are all concurrent.
+# are all concurrent. Then every fuzz target runs for a few seconds
+# (scripts/fuzz-short.sh, FUZZTIME=3s each); their seed corpora already ran
+# as tests.
 test:
 	$(GO) test -race -count=1 ./...
+	GO=$(GO) scripts/fuzz-short.sh
 
 lint: build
 	$(GO) vet ./...
