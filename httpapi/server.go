@@ -80,9 +80,10 @@ type Options struct {
 	// PublicRead lets prompt reads go without a key when keys exist;
 	// PublicMetrics does the same for /healthz, /readyz and /metrics.
 	PublicRead, PublicMetrics bool
-	// AdminKey authorises the routes whose scope needs a credential
-	// (writes, promotions, admin; see routes.go) and the webhook when no
-	// WebhookSecret is set. Empty: those routes answer 401.
+	// AdminKey is a key holding every scope (see routes.go), also the
+	// webhook's credential when no WebhookSecret is set. With neither it
+	// nor stored keys, prompt reads and probes are open and every other
+	// route answers 401.
 	AdminKey string
 	// WebhookSecret verifies push webhooks (GitHub and Gitea HMAC, GitLab
 	// token).
