@@ -111,7 +111,7 @@ func (s *Server) run(c echo.Context, name string, b *executeBody) (executions.Ru
 		return run, err
 	}
 	run.Environment = firstOf(sel.Env, label)
-	e, snap, _, err := s.resolvePrompt(c.Request().Context(), name, sel)
+	e, snap, _, err := s.resolvePrompt(c, name, sel)
 	if err != nil {
 		return run, err
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -95,14 +94,15 @@ func (sel *selection) check() error {
 // resolvePrompt resolves the prompt a read or a render asks for: a pinned version,
 // or the prompt in the snapshot the selection names. ref is what the
 // selection resolved to, for the X-Promptreg-Ref header.
-func (s *Server) resolvePrompt(ctx context.Context, name string, sel selection) (e *registry.Entry, snap *registry.Snapshot, ref string, err error) {
+func (s *Server) resolvePrompt(c echo.Context, name string, sel selection) (e *registry.Entry, snap *registry.Snapshot, ref string, err error) {
+	ctx := c.Request().Context()
 	if sel.pinned() {
 		if e, snap, err = s.hist.ResolveVersion(ctx, name, sel.Version, sel.Checksum); err != nil {
 			return nil, nil, "", err
 		}
 		return e, snap, snap.Commit.SHA, nil
 	}
-	sel.Local = localOnly(ctx)
+	sel.Local = s.localOnly(c)
 	if snap, ref, err = s.snaps.Resolve(ctx, sel.Selector); err != nil {
 		return nil, nil, "", err
 	}
@@ -158,7 +158,7 @@ func (s *Server) readPrompt(c echo.Context, name string, raw bool) error {
 	if err != nil {
 		return err
 	}
-	e, snap, ref, err := s.resolvePrompt(c.Request().Context(), name, sel)
+	e, snap, ref, err := s.resolvePrompt(c, name, sel)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (s *Server) listPrompts(c echo.Context) error {
 	if lq.Limit, err = intParam(c, "limit", defaultLimit, 1, maxLimit); err != nil {
 		return err
 	}
-	sel.Local = localOnly(c.Request().Context())
+	sel.Local = s.localOnly(c)
 	snap, ref, err := s.snaps.Resolve(c.Request().Context(), sel.Selector)
 	if err != nil {
 		return err

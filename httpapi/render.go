@@ -58,7 +58,7 @@ func (s *Server) renderPrompt(c echo.Context, name string) error {
 		}
 	}
 	ctx := c.Request().Context()
-	e, snap, ref, err := s.resolvePrompt(ctx, name, sel)
+	e, snap, ref, err := s.resolvePrompt(c, name, sel)
 	if err != nil {
 		return err
 	}

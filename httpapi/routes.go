@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"crypto/subtle"
 	"net/http"
 	"net/netip"
@@ -179,12 +178,6 @@ func (s *Server) authorize(scope Scope, next echo.HandlerFunc) echo.HandlerFunc 
 		return func(c echo.Context) error {
 			raw := apiKey(c.Request())
 			if raw == "" && s.open(scope) {
-				if s.keysConfigured() {
-					// Public reads: an anonymous request does not get to
-					// make the server look refs up on the remote.
-					r := c.Request()
-					c.SetRequest(r.WithContext(context.WithValue(r.Context(), ctxLocalOnly{}, true)))
-				}
 				return next(c)
 			}
 			id, err := s.authenticate(c, raw, scope)
@@ -247,15 +240,11 @@ func (s *Server) authenticate(c echo.Context, raw string, scope Scope) (string, 
 	return k.ID, nil
 }
 
-// ctxLocalOnly marks the context of a request whose refs resolve from the
-// clone only.
-type ctxLocalOnly struct{}
-
-// localOnly reports whether ctx's request may not look refs up on the
-// remote.
-func localOnly(ctx context.Context) bool {
-	v, _ := ctx.Value(ctxLocalOnly{}).(bool)
-	return v
+// localOnly reports whether c's refs resolve from the clone only: a
+// request without a key on a server that has keys (public reads) does not
+// get to make the server look refs up on the remote.
+func (s *Server) localOnly(c echo.Context) bool {
+	return keyID(c) == "" && s.keysConfigured()
 }
 
 // keyID returns the id of the key the request was authorised with.
