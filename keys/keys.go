@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/promptreg/promptreg/registry"
@@ -122,23 +123,23 @@ type Ring struct {
 	mu     sync.RWMutex // guards byHash
 	byHash map[string]*entry
 
-	usedMu sync.Mutex // guards used
-	used   map[string]time.Time
-
 	stop chan struct{}
 	done chan struct{}
 }
 
-// entry is a key ready for checks.
+// entry is a key ready for checks, and when it was last used (unix
+// nanoseconds; 0: not since the last flush), set without a lock on every
+// use and written by the flush.
 type entry struct {
 	key   registry.APIKey
 	cidrs []netip.Prefix
+	used  atomic.Int64
 }
 
 // New returns a Ring; Load fills it, Start keeps it current.
 func New(opts Options) *Ring {
 	r := &Ring{store: opts.Store, refresh: opts.Refresh, flush: opts.Flush, log: opts.Logger, now: opts.Now,
-		byHash: map[string]*entry{}, used: map[string]time.Time{}}
+		byHash: map[string]*entry{}}
 	if r.refresh <= 0 {
 		r.refresh = DefaultRefresh
 	}
@@ -161,8 +162,14 @@ func (r *Ring) Load(ctx context.Context) error {
 		return err
 	}
 	m := make(map[string]*entry, len(ks))
+	r.mu.RLock()
+	old := r.byHash
+	r.mu.RUnlock()
 	for _, k := range ks {
 		e := &entry{key: k}
+		if prev, ok := old[k.Hash]; ok {
+			e.used.Store(prev.used.Load()) // not flushed yet: carry it over
+		}
 		for _, c := range k.AllowedCIDRs {
 			if p, err := netip.ParsePrefix(c); err == nil {
 				e.cidrs = append(e.cidrs, p)
@@ -206,9 +213,7 @@ func (r *Ring) Check(raw string, ip netip.Addr) (*registry.APIKey, error) {
 			return nil, registry.Errorf(registry.EFORBIDDEN, "API key %s may not be used from %s", e.key.ID, ip)
 		}
 	}
-	r.usedMu.Lock()
-	r.used[e.key.ID] = now
-	r.usedMu.Unlock()
+	e.used.Store(now.UnixNano())
 	return &e.key, nil
 }
 
@@ -278,12 +283,16 @@ func (r *Ring) Close() {
 	r.stop = nil
 }
 
-// flushUsed writes the recorded uses.
+// flushUsed writes the uses recorded since the last flush.
 func (r *Ring) flushUsed(ctx context.Context) {
-	r.usedMu.Lock()
-	used := r.used
-	r.used = map[string]time.Time{}
-	r.usedMu.Unlock()
+	used := map[string]time.Time{}
+	r.mu.RLock()
+	for _, e := range r.byHash {
+		if t := e.used.Swap(0); t != 0 {
+			used[e.key.ID] = time.Unix(0, t).UTC()
+		}
+	}
+	r.mu.RUnlock()
 	if len(used) == 0 {
 		return
 	}
